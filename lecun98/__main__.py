@@ -1,0 +1,5 @@
+import sys
+
+from lecun98.cli import main
+
+sys.exit(main())

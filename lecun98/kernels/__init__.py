@@ -1,0 +1,1 @@
+"""Numba kernels, one layer type a file, each with fprop / bprop / bbprop (STYLE 4)."""

@@ -1,0 +1,101 @@
+"""LeNet-5 at the Python level: counts checked against the paper, initialisation, prediction.
+
+The per-pattern mathematics is in network.py (compiled); this module is what a user holds.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from lecun98 import layout as L
+from lecun98 import paper
+from lecun98.config import Config
+from lecun98.errors import Lecun98Error
+from lecun98.sdlm import predict_into
+
+
+def count_parameters() -> dict[str, int]:
+    return {
+        layer: L.layer_slice(layer).stop - L.layer_slice(layer).start for layer in paper.PARAMETERS
+    }
+
+
+def count_connections() -> dict[str, int]:
+    """Connections per layer from the geometry, a bias counting as one connection (II-B)."""
+    k2 = paper.KERNEL**2
+    return {
+        "c1": paper.C1_MAPS * paper.C1_SIZE**2 * (k2 + 1),
+        "s2": paper.S2_MAPS * paper.S2_SIZE**2 * (4 + 1),
+        "c3": int(sum(paper.C3_SIZE**2 * (f + 1) for f in L.C3_FAN_IN)),
+        "s4": paper.S4_MAPS * paper.S4_SIZE**2 * (4 + 1),
+        "c5": paper.C5_UNITS * (L.S4_INPUTS + 1),
+        "f6": paper.F6_UNITS * (paper.C5_UNITS + 1),
+        "output": paper.N_CLASSES * paper.F6_UNITS,
+    }
+
+
+def check_counts() -> None:
+    """The paper's parameter and connection counts (Section II-B), asserted."""
+    assert count_parameters() == paper.PARAMETERS, count_parameters()
+    assert sum(count_parameters().values()) == paper.TOTAL_PARAMETERS
+    assert count_connections() == paper.CONNECTIONS, count_connections()
+    assert sum(count_connections().values()) == paper.TOTAL_CONNECTIONS
+
+
+check_counts()
+
+
+def init_params(config: Config, rng: np.random.Generator) -> np.ndarray:
+    """Appendix A: every weight uniform in +-2.4 / F_i ** init_exponent, F_i its unit's fan-in.
+
+    ASSUMPTION(init) and ASSUMPTION(bias-init): see config.py and README.md."""
+    bound = paper.INIT_SCALE / L.fan_in() ** config.init_exponent
+    params = rng.uniform(-1.0, 1.0, L.N_PARAMS) * bound
+    if config.bias_init == "zero":
+        for name in L.SHAPES:
+            if name.endswith(".bias"):
+                L.view(params, name)[...] = 0.0
+    return params
+
+
+def check_images(images: np.ndarray) -> np.ndarray:
+    """The compiled kernels trust their inputs: shapes and values are checked here."""
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (paper.IMAGE_SIZE, paper.IMAGE_SIZE):
+        raise Lecun98Error(f"images must have shape (N, 32, 32), got {images.shape}")
+    if images.dtype != np.float64:
+        raise Lecun98Error(f"images must be float64 (normalised, data.normalise), got {images.dtype}")
+    if not np.isfinite(images).all():
+        raise Lecun98Error("images contain NaN or infinity")
+    return np.ascontiguousarray(images)
+
+
+def check_params(params: np.ndarray) -> np.ndarray:
+    params = np.asarray(params)
+    if params.shape != (L.N_PARAMS,) or params.dtype != np.float64:
+        raise Lecun98Error(f"parameters must be float64 of shape ({L.N_PARAMS},)")
+    if not np.isfinite(params).all():
+        raise Lecun98Error("parameters contain NaN or infinity")
+    return np.ascontiguousarray(params)
+
+
+def predict(params: np.ndarray, images: np.ndarray, scale: float, threads: int = 2):
+    """(classes (N,), RBF outputs y (N, 10)) for normalised images (N, 32, 32)."""
+    params = check_params(params)
+    images = check_images(images)
+    n = images.shape[0]
+    y = np.empty((n, paper.N_CLASSES))
+    classes = np.empty(n, dtype=np.int64)
+    bounds = np.linspace(0, n, max(1, min(threads, n)) + 1).astype(int)
+    jobs = [(params, images[a:b], scale, y[a:b], classes[a:b]) for a, b in zip(bounds, bounds[1:])]
+    if len(jobs) == 1:
+        predict_into(*jobs[0])
+    else:  # the kernel releases the GIL: plain threads run it in parallel
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            list(pool.map(lambda job: predict_into(*job), jobs))
+    return classes, y
+
+
+def error_pct(params, images, labels, scale, threads=2) -> float:
+    classes, _ = predict(params, images, scale, threads)
+    return float(100.0 * np.mean(classes != labels))

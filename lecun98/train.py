@@ -1,0 +1,203 @@
+"""Training as Section III-B describes it: 20 passes of per-pattern SDLM in a fixed random order.
+
+The schedule is Python; each pass is one compiled call (sdlm.train_pass) run in a worker
+thread while this thread draws its progress bar. A run directory holds:
+
+    config.json     the Config
+    env.json        versions, CPU, git commit
+    metrics.csv     one row per pass (written as each pass ends)
+    state.npz       parameters after the last finished pass (resume point)
+    checkpoint.npz  final parameters, in the documented checkpoint format
+    summary.json    written last: its presence means the run is complete
+
+An interrupted run continues from its last finished pass when started again with the same
+configuration; a finished run is left alone.
+"""
+
+import csv
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lecun98 import checkpoint, data, model, runinfo
+from lecun98 import layout as L
+from lecun98.config import Config
+from lecun98.errors import Lecun98Error
+from lecun98.kernels.rbf import MAP, MLE
+from lecun98.network import new_workspace
+from lecun98.sdlm import DONE, ERRORS, LOSS_SUM, STOP, estimate_hessian, step_sizes, train_pass
+
+METRICS = (
+    "pass",
+    "eta",
+    "train_error_on_the_fly_pct",
+    "train_error_pct",
+    "eval_error_pct",
+    "mean_loss",
+    "step_min",
+    "step_max",
+    "seconds_train",
+    "seconds_total",
+)
+LOSS_KIND = {"map": MAP, "mle": MLE}
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class Datasets:
+    """Training images and the evaluation set: the test set, or the held-out validation split."""
+
+    def __init__(self, config: Config, data_dir=None):
+        images, labels = data.load_mnist("train", data_dir)
+        if config.validation:
+            train_idx, val_idx = data.train_validation_split(config.validation)
+            self.eval_images, self.eval_labels = images[val_idx], labels[val_idx]
+            self.eval_name = "validation"
+        else:
+            train_idx = np.arange(len(images))
+            self.eval_images, self.eval_labels = data.load_mnist("test", data_dir)
+            self.eval_name = "test"
+        train_idx = train_idx[: config.train_size]
+        self.train_images = np.ascontiguousarray(images[train_idx])
+        self.train_labels = labels[train_idx]
+
+
+def _run_pass(params, eps, ds, order, config, ws, desc):
+    """One compiled pass in a worker thread; this thread shows progress and handles Ctrl-C."""
+    progress = np.zeros(4)
+    args = (params, eps, ds.train_images, ds.train_labels, order, config.scale,
+            LOSS_KIND[config.loss], config.j, ws, progress)
+    worker = threading.Thread(target=train_pass, args=args, daemon=True)
+    bar = tqdm(total=len(order), desc=desc, unit="pat", leave=False, dynamic_ncols=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.25)
+            done = int(progress[DONE])
+            bar.update(done - bar.n)
+            if done:
+                bar.set_postfix(err=f"{100 * progress[ERRORS] / done:.2f}%",
+                                loss=f"{progress[LOSS_SUM] / done:.3f}", refresh=False)
+    except KeyboardInterrupt:
+        progress[STOP] = 1.0
+        worker.join()
+        raise
+    finally:
+        bar.close()
+    return progress
+
+
+def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool = False) -> dict:
+    """Train (or resume) into run_dir; return the summary."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        previous = Config.from_file(config_path)
+        if previous != config:
+            raise Lecun98Error(
+                f"{run_dir} holds a run with a different configuration; choose another --run-dir"
+            )
+        if (run_dir / "summary.json").exists():
+            return json.loads((run_dir / "summary.json").read_text())
+    write_json(config_path, config.to_dict())
+    write_json(run_dir / "env.json", runinfo.environment())
+
+    ds = Datasets(config, data_dir)
+    rng = np.random.default_rng(config.seed)
+    params = model.init_params(config, rng)
+    order = rng.permutation(len(ds.train_labels))  # one constant random order, III-B
+    hessian_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
+
+    rows, first = _resume(run_dir, params)
+    ws = new_workspace()
+    h, eps = np.empty(L.N_PARAMS), np.empty(L.N_PARAMS)
+    say = (lambda *a: None) if quiet else (lambda *a: tqdm.write(" ".join(map(str, a))))
+    t_start = time.perf_counter() - sum(r["seconds_total"] for r in rows)
+    for p in range(first, config.passes):
+        t0 = time.perf_counter()
+        sample = np.random.default_rng(hessian_seeds[p]).choice(
+            len(ds.train_labels), size=config.hessian_patterns, replace=False
+        )
+        estimate_hessian(params, ds.train_images, sample, config.scale, config.output_d2, ws, h)
+        step_sizes(h, config.eta[p], config.mu, eps)
+        progress = _run_pass(params, eps, ds, order, config, ws,
+                             desc=f"pass {p + 1}/{config.passes}")
+        t_train = time.perf_counter() - t0
+        if not np.isfinite(params).all():
+            raise Lecun98Error(f"training diverged in pass {p + 1} (non-finite parameters)")
+        row = {
+            "pass": p + 1,
+            "eta": config.eta[p],
+            "train_error_on_the_fly_pct": 100 * progress[ERRORS] / len(order),
+            "train_error_pct": model.error_pct(params, ds.train_images, ds.train_labels,
+                                               config.scale, config.threads),
+            "eval_error_pct": model.error_pct(params, ds.eval_images, ds.eval_labels,
+                                              config.scale, config.threads),
+            "mean_loss": progress[LOSS_SUM] / len(order),
+            "step_min": float(eps.min()),
+            "step_max": float(eps.max()),
+            "seconds_train": t_train,
+            "seconds_total": time.perf_counter() - t0,
+        }
+        rows.append(row)
+        np.savez(run_dir / "state.tmp.npz", params=params, passes_done=p + 1)
+        os.replace(run_dir / "state.tmp.npz", run_dir / "state.npz")
+        _write_metrics(run_dir, rows)
+        say(f"pass {p + 1:2d}  eta {config.eta[p]:.0e}  on-the-fly {row['train_error_on_the_fly_pct']:.2f}%"
+            f"  train {row['train_error_pct']:.2f}%  {ds.eval_name} {row['eval_error_pct']:.2f}%"
+            f"  {row['seconds_train']:.1f}s")
+
+    checkpoint.save(run_dir / "checkpoint.npz", params, config.subsampling)
+    train_seconds = sum(r["seconds_train"] for r in rows)
+    summary = {
+        "eval_set": ds.eval_name,
+        f"{ds.eval_name}_error_pct": rows[-1]["eval_error_pct"],
+        "train_error_pct": rows[-1]["train_error_pct"],
+        "train_error_on_the_fly_pct": rows[-1]["train_error_on_the_fly_pct"],
+        "passes": config.passes,
+        "seed": config.seed,
+        "train_patterns": len(order),
+        "train_seconds": train_seconds,
+        "wall_seconds": time.perf_counter() - t_start,
+        "patterns_per_second": config.passes * len(order) / train_seconds,
+    }
+    write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def _resume(run_dir: Path, params: np.ndarray) -> tuple[list[dict], int]:
+    """Rows and the next pass of an interrupted run (params updated in place), or a fresh start."""
+    state, metrics = run_dir / "state.npz", run_dir / "metrics.csv"
+    if not (state.exists() and metrics.exists()):
+        return [], 0
+    with np.load(state, allow_pickle=False) as f:
+        params[...] = f["params"]
+        done = int(f["passes_done"])
+    with metrics.open() as f:
+        rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)][:done]
+    if len(rows) != done:
+        return [], 0
+    for r in rows:
+        r["pass"] = int(r["pass"])
+    tqdm.write(f"resuming {run_dir} after pass {done}")
+    return rows, done
+
+
+def _write_metrics(run_dir: Path, rows: list[dict]) -> None:
+    tmp = run_dir / "metrics.csv.tmp"
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=METRICS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    os.replace(tmp, run_dir / "metrics.csv")
