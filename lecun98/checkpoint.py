@@ -93,7 +93,7 @@ def load(path: str | os.PathLike) -> tuple[np.ndarray, str]:
         raise Lecun98Error(f"{path}: c3.weight is non-zero where Table I has no connection")
     if not np.array_equal(arrays["output.prototypes"], paper.RBF_PROTOTYPES):
         raise Lecun98Error(f"{path}: output.prototypes differ from the paper's Fig. 3 bitmaps")
-    return from_arrays({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}), subsampling
+    return from_arrays({k: np.asarray(arrays[k], dtype=np.float64) for k in SHAPES}), subsampling
 
 
 def evaluate_from_formulas(arrays: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:

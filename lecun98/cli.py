@@ -16,12 +16,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _boolean(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def _config_flags(parser: argparse.ArgumentParser) -> None:
     for field in dataclasses.fields(Config):
         if field.name == "eta":
             parser.add_argument("--eta", type=float, nargs="+", help="global rate per pass")
             continue
-        kind = type(field.default)
+        kind = _boolean if isinstance(field.default, bool) else type(field.default)
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None,
                             help=f"(default {field.default})")
 

@@ -44,6 +44,8 @@ class Config:
     # instead of on the test set (how open choices are settled).
     validation: int = 0
     threads: int = 2  # evaluation threads
+    # Measure the error on the whole training set after every pass (Fig. 5). Sweeps skip it.
+    evaluate_train: bool = True
 
     def __post_init__(self):
         problems = []
@@ -76,6 +78,8 @@ class Config:
             problems.append(f"hessian_patterns must be in 1..train_size, got {self.hessian_patterns}")
         if not 1 <= self.threads <= 256:
             problems.append(f"threads must be in 1..256, got {self.threads}")
+        if not isinstance(self.evaluate_train, bool):
+            problems.append(f"evaluate_train must be true or false, got {self.evaluate_train!r}")
         if problems:
             raise Lecun98Error("bad configuration: " + "; ".join(problems))
 

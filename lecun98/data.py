@@ -157,7 +157,10 @@ def normalise(images: np.ndarray, *, dtype: DTypeLike = np.float64) -> np.ndarra
     if dtype.kind != "f":
         raise Lecun98Error(f"normalise needs a floating dtype, got {dtype}")
 
+    # ASSUMPTION(input-variance): the stated levels, though on MNIST they give a variance of
+    # ~0.12, not the ~1 the paper says they give.
     levels = np.linspace(BACKGROUND, FOREGROUND, 256).astype(dtype)  # (256,), both ends exact
+    # ASSUMPTION(padding): the 2-pixel border is background (-0.1), not zero.
     out = np.full((len(images), IMAGE_SIZE, IMAGE_SIZE), levels[0], dtype=dtype)  # (N, 32, 32)
     out[:, PAD : PAD + MNIST_SIZE, PAD : PAD + MNIST_SIZE] = levels[images]
     return out

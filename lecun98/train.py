@@ -6,7 +6,7 @@ thread while this thread draws its progress bar. A run directory holds:
     config.json     the Config
     env.json        versions, CPU, git commit
     metrics.csv     one row per pass (written as each pass ends)
-    state.npz       parameters after the last finished pass (resume point)
+    state.npz       parameters after the last finished pass (resume point; removed at the end)
     checkpoint.npz  final parameters, in the documented checkpoint format
     summary.json    written last: its presence means the run is complete
 
@@ -115,7 +115,8 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     ds = Datasets(config, data_dir)
     rng = np.random.default_rng(config.seed)
     params = model.init_params(config, rng)
-    order = rng.permutation(len(ds.train_labels))  # one constant random order, III-B
+    # ASSUMPTION(order): one constant random order for every pass (Section III-B).
+    order = rng.permutation(len(ds.train_labels))
     hessian_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
 
     rows, first = _resume(run_dir, params)
@@ -125,6 +126,7 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     t_start = time.perf_counter() - sum(r["seconds_total"] for r in rows)
     for p in range(first, config.passes):
         t0 = time.perf_counter()
+        # ASSUMPTION(hessian-sample): a fresh random sample each pass; h_kk is its mean.
         sample = np.random.default_rng(hessian_seeds[p]).choice(
             len(ds.train_labels), size=config.hessian_patterns, replace=False
         )
@@ -140,7 +142,8 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
             "eta": config.eta[p],
             "train_error_on_the_fly_pct": 100 * progress[ERRORS] / len(order),
             "train_error_pct": model.error_pct(params, ds.train_images, ds.train_labels,
-                                               config.scale, config.threads),
+                                               config.scale, config.threads)
+            if config.evaluate_train else float("nan"),
             "eval_error_pct": model.error_pct(params, ds.eval_images, ds.eval_labels,
                                               config.scale, config.threads),
             "mean_loss": progress[LOSS_SUM] / len(order),
@@ -172,6 +175,7 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
         "patterns_per_second": config.passes * len(order) / train_seconds,
     }
     write_json(run_dir / "summary.json", summary)
+    (run_dir / "state.npz").unlink(missing_ok=True)  # checkpoint.npz holds the same parameters
     return summary
 
 

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from lecun98 import checkpoint, model, paper, reference
+from lecun98 import layout as L
+from lecun98.config import Config
+from lecun98.errors import Lecun98Error
+
+
+@pytest.fixture(scope="module")
+def params():
+    p = model.init_params(Config(bias_init="uniform"), np.random.default_rng(3))
+    return p
+
+
+def test_round_trip_and_documented_shapes(tmp_path, params):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, params, "mean")
+    with np.load(path, allow_pickle=False) as f:
+        for name, shape in checkpoint.SHAPES.items():
+            assert f[name].shape == shape
+        assert str(f["subsampling"]) == "mean"
+        assert not f["c3.weight"][~paper.C3_TABLE.T].any()  # zeros where Table I has no link
+        assert np.count_nonzero(f["c3.weight"].any(axis=(2, 3))) == 60
+    loaded, sub = checkpoint.load(path)
+    assert sub == "mean" and np.array_equal(loaded, params)
+
+
+@pytest.mark.parametrize("subsampling", ["sum", "mean"])
+def test_formulas_alone_give_the_models_predictions(params, subsampling):
+    rng = np.random.default_rng(4)
+    images = rng.uniform(paper.BACKGROUND, paper.FOREGROUND, (40, 32, 32))
+    scale = {"sum": 1.0, "mean": 0.25}[subsampling]
+    classes, _ = model.predict(params, images, scale)
+    arrays = checkpoint.to_arrays(params, subsampling)
+    assert np.array_equal(checkpoint.evaluate_from_formulas(arrays, images), classes)
+    assert np.array_equal(reference.predict(params, images[:5], scale), classes[:5])
+
+
+def _write(path, arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda a: a.pop("f6.bias"), "missing array"),
+    (lambda a: a.__setitem__("c5.weight", a["c5.weight"][:, :8]), "c5.weight must be"),
+    (lambda a: a.__setitem__("subsampling", np.array("max")), "subsampling must be"),
+    (lambda a: a["c3.weight"].__setitem__((0, 3), 1.0), "Table I"),
+    (lambda a: a["output.prototypes"].__setitem__((0, 0), 1.0), "Fig. 3"),
+    (lambda a: a["c1.bias"].__setitem__(0, np.nan), "NaN"),
+])
+def test_damaged_checkpoints_are_one_line_errors(tmp_path, params, damage, message):
+    arrays = checkpoint.to_arrays(params, "sum")
+    damage(arrays)
+    with pytest.raises(Lecun98Error, match=message) as e:
+        checkpoint.load(_write(tmp_path / "bad.npz", arrays))
+    assert "\n" not in str(e.value)
+
+
+def test_unreadable_checkpoints(tmp_path):
+    with pytest.raises(Lecun98Error, match="no such checkpoint"):
+        checkpoint.load(tmp_path / "none.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(Lecun98Error, match="not a readable"):
+        checkpoint.load(tmp_path / "junk.npz")
+    np.savez(tmp_path / "obj.npz", **{"c1.weight": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(Lecun98Error):
+        checkpoint.load(tmp_path / "obj.npz")
+
+
+def test_counts_match_the_paper_and_the_brute_force_graph():
+    model.check_counts()
+    graph = reference.ConnectionGraph()
+    assert graph.connections_per_layer() == model.count_connections() == paper.CONNECTIONS
+    assert graph.parameters_per_layer() == model.count_parameters() == paper.PARAMETERS
+    assert L.N_PARAMS == paper.TOTAL_PARAMETERS == 60_000

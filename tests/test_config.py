@@ -1,0 +1,49 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from lecun98 import paper
+from lecun98.config import Config
+from lecun98.errors import Lecun98Error
+
+CHOICE = Path(__file__).resolve().parent.parent / "results" / "validation" / "choice.json"
+
+
+def test_defaults_are_the_paper_and_the_validation_choices():
+    c = Config()
+    assert c.passes == paper.PASSES and list(c.eta) == list(paper.eta_schedule())
+    assert c.mu == paper.SDLM_MU and c.hessian_patterns == paper.HESSIAN_PATTERNS
+    chosen = json.loads(CHOICE.read_text())["chosen"]  # written by make validate
+    for key, value in chosen.items():
+        assert getattr(c, key) == value, (key, getattr(c, key), value)
+
+
+@pytest.mark.parametrize("bad", [
+    dict(loss="hinge"), dict(subsampling="max"), dict(j=-1.0), dict(j=float("nan")),
+    dict(mu=0.0), dict(passes=0), dict(eta=(1e-3,)), dict(validation=60_000),
+    dict(train_size=0), dict(validation=10_000, train_size=50_001), dict(threads=0),
+    dict(init_exponent=0.0), dict(bias_init="ones"), dict(hessian_patterns=0),
+    dict(evaluate_train="yes"),
+])
+def test_bad_values_are_one_clear_error(bad):
+    with pytest.raises(Lecun98Error, match="bad configuration"):
+        Config.from_dict(bad)
+
+
+def test_passes_without_eta_takes_the_paper_schedule_prefix():
+    assert Config.from_dict({"passes": 3}).eta == tuple(paper.eta_schedule(3))
+
+
+def test_round_trip_and_file_errors(tmp_path):
+    c = Config.from_dict(dict(j=0.5, passes=2))
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(c.to_dict()))
+    assert Config.from_file(path) == c
+    with pytest.raises(Lecun98Error, match="unknown configuration key"):
+        Config.from_dict({"learning_rate": 1})
+    path.write_text("{not json")
+    with pytest.raises(Lecun98Error, match="not valid JSON"):
+        Config.from_file(path)
+    with pytest.raises(Lecun98Error, match="cannot read"):
+        Config.from_file(tmp_path / "missing.json")

@@ -1,0 +1,93 @@
+"""The training driver on a tiny problem: outputs, determinism, resume, CLI errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lecun98 import checkpoint, train
+from lecun98.config import Config
+from lecun98.errors import Lecun98Error
+
+TINY = Config.from_dict(dict(passes=2, train_size=400, validation=200, hessian_patterns=50, threads=1))
+
+
+def test_run_directory_is_complete(tmp_path):
+    s = train.train(TINY, tmp_path / "a", quiet=True)
+    run = tmp_path / "a"
+    for name in ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz"):
+        assert (run / name).exists(), name
+    assert not (run / "state.npz").exists()
+    assert Config.from_file(run / "config.json") == TINY
+    env = json.loads((run / "env.json").read_text())
+    assert env["packages"]["numba"] and env["cpu"] and env["git_commit"]
+    metrics = (run / "metrics.csv").read_text().splitlines()
+    assert metrics[0].split(",") == list(train.METRICS) and len(metrics) == 3
+    assert s["passes"] == 2 and s["eval_set"] == "validation"
+    assert 0 <= s["validation_error_pct"] < 90  # 400 patterns, 2 passes: it has learned a bit
+
+
+def test_same_seed_same_bits_and_resume_after_interrupt(tmp_path, monkeypatch):
+    train.train(TINY, tmp_path / "whole", quiet=True)
+    whole, _ = checkpoint.load(tmp_path / "whole" / "checkpoint.npz")
+
+    real = train._run_pass
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_run_pass", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(TINY, tmp_path / "cut", quiet=True)
+    assert (tmp_path / "cut" / "state.npz").exists()
+    assert not (tmp_path / "cut" / "summary.json").exists()
+    monkeypatch.setattr(train, "_run_pass", real)
+    train.train(TINY, tmp_path / "cut", quiet=True)
+    resumed, _ = checkpoint.load(tmp_path / "cut" / "checkpoint.npz")
+    assert np.array_equal(resumed, whole)
+    errors = lambda run: [r.split(",")[2:5] for r in (run / "metrics.csv").read_text().splitlines()]  # noqa: E731
+    assert errors(tmp_path / "cut") == errors(tmp_path / "whole")
+
+
+def test_a_run_directory_refuses_another_config(tmp_path):
+    train.train(TINY, tmp_path / "a", quiet=True)
+    with pytest.raises(Lecun98Error, match="different configuration"):
+        train.train(TINY.replace(seed=1), tmp_path / "a", quiet=True)
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "lecun98", *args], capture_output=True,
+                          text=True, timeout=300, **kw)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--loss", "hinge"], "loss must be one of"),
+    (["train", "--passes", "x"], "invalid int value"),
+    (["train", "--evaluate-train", "maybe"], "expected true or false"),
+    (["train", "--config", "/nonexistent.json"], "cannot read configuration"),
+    (["train", "--data-dir", "/nonexistent", "--run-dir", "{tmp}/r"], "missing"),
+    (["evaluate", "/nonexistent.npz"], "no such checkpoint"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_cli_errors_are_one_line_and_nonzero(tmp_path, args, message):
+    done = _cli(*[a.format(tmp=tmp_path) for a in args])
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_evaluate_prints_error_and_confusion(tmp_path):
+    train.train(TINY, tmp_path / "a", quiet=True)
+    done = _cli("evaluate", str(tmp_path / "a" / "checkpoint.npz"), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    confusion = np.array(result["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10_000
+    assert result["errors"] == 10_000 - np.trace(confusion)
