@@ -1,12 +1,14 @@
 """make reproduce: the 1998 LeNet-5 on MNIST, 20 passes of SDLM, as Section III describes.
 
 Trains with config.py's defaults (the paper's values, and the validation split's choices where
-the paper is open) into results/lenet5/, then evaluates checkpoint.npz a second time with
-nothing but the README's formulas (checkpoint.evaluate_from_formulas), draws fig5.png and
-regenerates README.md's tables. An interrupted run resumes at its last finished pass.
+the paper is open) in runs/lenet5/, evaluates checkpoint.npz a second time with nothing but
+the README's formulas (checkpoint.evaluate_from_formulas), publishes the run to
+results/lenet5/, draws fig5.png and regenerates README.md's tables. An interrupted run resumes
+at its last finished pass; `make clean` (or deleting runs/lenet5/) starts afresh.
 """
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from lecun98.config import Config
 from lecun98.errors import Lecun98Error
 from lecun98.train import train
 
-RUN = Path("results/lenet5")
+RUN = Path("runs/lenet5")
+PUBLISHED = Path("results/lenet5")
+FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz")
 
 
 def main() -> int:
@@ -32,6 +36,9 @@ def main() -> int:
         return 2
     summary["test_error_pct_from_checkpoint"] = float(from_formulas)
     (RUN / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    PUBLISHED.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        shutil.copy2(RUN / name, PUBLISHED / name)
     report.main()
     print(json.dumps(summary, indent=2))
     if abs(from_formulas - summary["test_error_pct"]) > 1e-9:

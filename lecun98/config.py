@@ -28,14 +28,16 @@ class Config:
     loss: str = "map"
     # ASSUMPTION(j): the constant of Eq. (9); chosen on the validation split
     # (results/validation/), never on the test set.
-    j: float = 1.0
-    # ASSUMPTION(subsampling): "sum" (Section II-B: the four inputs are added) or "mean".
-    subsampling: str = "sum"
+    j: float = 10.0
+    # ASSUMPTION(subsampling): "mean" (Section II-A) or "sum" (Section II-B); chosen on the
+    # validation split, where the sum saturates C5 and diverges.
+    subsampling: str = "mean"
     # ASSUMPTION(init): weights uniform in +-2.4 / F_i ** init_exponent. The paper's text says
     # 2.4 / F_i (init_exponent = 1); we use 1/2: see README.
     init_exponent: float = 0.5
-    # ASSUMPTION(bias-init): "zero" (the authors' later code) or "uniform" like the weights.
-    bias_init: str = "zero"
+    # ASSUMPTION(bias-init): "uniform" like the weights, or "zero" (the authors' later code);
+    # chosen on the validation split.
+    bias_init: str = "uniform"
     # ASSUMPTION(output-curvature): d2E/dx^2 given to each F6 output by the Hessian pass.
     output_d2: float = 2.0
     # Training patterns: the first `train_size` of the training images not held out.

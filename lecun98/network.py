@@ -14,7 +14,7 @@ import numpy as np
 
 from lecun98 import layout as L
 from lecun98 import paper
-from lecun98.jit import kernel
+from lecun98.jit import inline, kernel
 from lecun98.kernels.conv import conv_bbprop, conv_bprop, conv_fprop
 from lecun98.kernels.full import full_bbprop, full_bprop, full_bprop_step, full_fprop
 from lecun98.kernels.rbf import rbf_bprop, rbf_fprop
@@ -57,6 +57,67 @@ def new_workspace():
     )
 
 
+# Named views of a flat parameter-layout vector (parameters, gradient, h or eps), layout.py.
+@inline
+def c1_weight(v):
+    return v[L.C1W:L.C1B].reshape((paper.C1_MAPS, K, K))
+
+
+@inline
+def c1_bias(v):
+    return v[L.C1B:L.S2C]
+
+
+@inline
+def s2_coef(v):
+    return v[L.S2C:L.S2B]
+
+
+@inline
+def s2_bias(v):
+    return v[L.S2B:L.C3W]
+
+
+@inline
+def c3_weight(v):
+    return v[L.C3W:L.C3B].reshape((L.N_C3_LINKS, K, K))
+
+
+@inline
+def c3_bias(v):
+    return v[L.C3B:L.S4C]
+
+
+@inline
+def s4_coef(v):
+    return v[L.S4C:L.S4B]
+
+
+@inline
+def s4_bias(v):
+    return v[L.S4B:L.C5W]
+
+
+@inline
+def c5_weight(v):
+    return v[L.C5W:L.C5B].reshape((paper.C5_UNITS, L.S4_INPUTS))
+
+
+@inline
+def c5_bias(v):
+    return v[L.C5B:L.F6W]
+
+
+@inline
+def f6_weight(v):
+    return v[L.F6W:L.F6B].reshape((paper.F6_UNITS, paper.C5_UNITS))
+
+
+@inline
+def f6_bias(v):
+    return v[L.F6B:L.END]
+
+
 @kernel
 def _flat(a):
     return a.reshape(a.size)
@@ -66,17 +127,17 @@ def _flat(a):
 def fprop(p, image, scale, ws):
     # p: (60000,) ; image: (32, 32) ; ws.y <- the 10 RBF outputs
     x0 = image.reshape((1, W0 * W0))
-    conv_fprop(x0, p[L.C1W:L.C1B].reshape((6, K, K)), p[L.C1B:L.S2C], C1_LINK_OUT, C1_LINK_IN, W0, ws.a1)
+    conv_fprop(x0, c1_weight(p), c1_bias(p), C1_LINK_OUT, C1_LINK_IN, W0, ws.a1)
     squash_fprop(_flat(ws.a1), _flat(ws.x1))
-    subsample_fprop(ws.x1, p[L.S2C:L.S2B], p[L.S2B:L.C3W], scale, W0, ws.s2, ws.a2)
+    subsample_fprop(ws.x1, s2_coef(p), s2_bias(p), scale, W0, ws.s2, ws.a2)
     squash_fprop(_flat(ws.a2), _flat(ws.x2))
-    conv_fprop(ws.x2, p[L.C3W:L.C3B].reshape((60, K, K)), p[L.C3B:L.S4C], C3_LINK_OUT, C3_LINK_IN, W2, ws.a3)
+    conv_fprop(ws.x2, c3_weight(p), c3_bias(p), C3_LINK_OUT, C3_LINK_IN, W2, ws.a3)
     squash_fprop(_flat(ws.a3), _flat(ws.x3))
-    subsample_fprop(ws.x3, p[L.S4C:L.S4B], p[L.S4B:L.C5W], scale, W2, ws.s4, ws.a4)
+    subsample_fprop(ws.x3, s4_coef(p), s4_bias(p), scale, W2, ws.s4, ws.a4)
     squash_fprop(_flat(ws.a4), _flat(ws.x4))
-    full_fprop(_flat(ws.x4), p[L.C5W:L.C5B].reshape((120, 400)), p[L.C5B:L.F6W], ws.a5)
+    full_fprop(_flat(ws.x4), c5_weight(p), c5_bias(p), ws.a5)
     squash_fprop(ws.a5, ws.x5)
-    full_fprop(ws.x5, p[L.F6W:L.F6B].reshape((84, 120)), p[L.F6B:L.END], ws.a6)
+    full_fprop(ws.x5, f6_weight(p), f6_bias(p), ws.a6)
     squash_fprop(ws.a6, ws.x6)
     rbf_fprop(ws.x6, PROTOTYPES, ws.y)
 
@@ -99,28 +160,28 @@ def bprop(p, image, scale, ws, eps, update):
     rbf_bprop(ws.x6, PROTOTYPES, ws.gy, ws.gx6)
     squash_bprop(ws.x6, ws.gx6, ws.ga6)  # F6
     if update:
-        full_bprop_step(ws.x5, p[L.F6W:L.F6B].reshape((84, 120)), p[L.F6B:L.END], eps[L.F6W:L.F6B].reshape((84, 120)), eps[L.F6B:L.END], ws.ga6, ws.gx5)
+        full_bprop_step(ws.x5, f6_weight(p), f6_bias(p), f6_weight(eps), f6_bias(eps), ws.ga6, ws.gx5)
     else:
-        full_bprop(ws.x5, p[L.F6W:L.F6B].reshape((84, 120)), ws.ga6, ws.gx5, g[L.F6W:L.F6B].reshape((84, 120)), g[L.F6B:L.END])
+        full_bprop(ws.x5, f6_weight(p), ws.ga6, ws.gx5, f6_weight(g), f6_bias(g))
     squash_bprop(ws.x5, ws.gx5, ws.ga5)  # C5
     if update:
-        full_bprop_step(_flat(ws.x4), p[L.C5W:L.C5B].reshape((120, 400)), p[L.C5B:L.F6W], eps[L.C5W:L.C5B].reshape((120, 400)), eps[L.C5B:L.F6W], ws.ga5, _flat(ws.gx4))
+        full_bprop_step(_flat(ws.x4), c5_weight(p), c5_bias(p), c5_weight(eps), c5_bias(eps), ws.ga5, _flat(ws.gx4))
     else:
-        full_bprop(_flat(ws.x4), p[L.C5W:L.C5B].reshape((120, 400)), ws.ga5, _flat(ws.gx4), g[L.C5W:L.C5B].reshape((120, 400)), g[L.C5B:L.F6W])
+        full_bprop(_flat(ws.x4), c5_weight(p), ws.ga5, _flat(ws.gx4), c5_weight(g), c5_bias(g))
     squash_bprop(_flat(ws.x4), _flat(ws.gx4), _flat(ws.ga4))  # S4
-    subsample_bprop(p[L.S4C:L.S4B], scale, W2, ws.s4, ws.ga4, ws.gx3, g[L.S4C:L.S4B], g[L.S4B:L.C5W])
+    subsample_bprop(s4_coef(p), scale, W2, ws.s4, ws.ga4, ws.gx3, s4_coef(g), s4_bias(g))
     if update:
         _step(p, eps, g, L.S4C, L.C5W)
     squash_bprop(_flat(ws.x3), _flat(ws.gx3), _flat(ws.ga3))  # C3
-    conv_bprop(ws.x2, p[L.C3W:L.C3B].reshape((60, K, K)), C3_LINK_OUT, C3_LINK_IN, W2, ws.ga3, ws.gx2, g[L.C3W:L.C3B].reshape((60, K, K)), g[L.C3B:L.S4C])
+    conv_bprop(ws.x2, c3_weight(p), C3_LINK_OUT, C3_LINK_IN, W2, ws.ga3, ws.gx2, c3_weight(g), c3_bias(g))
     if update:
         _step(p, eps, g, L.C3W, L.S4C)
     squash_bprop(_flat(ws.x2), _flat(ws.gx2), _flat(ws.ga2))  # S2
-    subsample_bprop(p[L.S2C:L.S2B], scale, W0, ws.s2, ws.ga2, ws.gx1, g[L.S2C:L.S2B], g[L.S2B:L.C3W])
+    subsample_bprop(s2_coef(p), scale, W0, ws.s2, ws.ga2, ws.gx1, s2_coef(g), s2_bias(g))
     if update:
         _step(p, eps, g, L.S2C, L.C3W)
     squash_bprop(_flat(ws.x1), _flat(ws.gx1), _flat(ws.ga1))  # C1
-    conv_bprop(x0, p[L.C1W:L.C1B].reshape((6, K, K)), C1_LINK_OUT, C1_LINK_IN, W0, ws.ga1, None, g[L.C1W:L.C1B].reshape((6, K, K)), g[L.C1B:L.S2C])
+    conv_bprop(x0, c1_weight(p), C1_LINK_OUT, C1_LINK_IN, W0, ws.ga1, None, c1_weight(g), c1_bias(g))
     if update:
         _step(p, eps, g, L.C1W, L.S2C)
 
@@ -135,14 +196,14 @@ def bbprop(p, image, scale, output_d2, ws):
     x0 = image.reshape((1, W0 * W0))
     ws.gx6[:] = output_d2
     squash_bbprop(ws.x6, ws.gx6, ws.ga6)  # F6
-    full_bbprop(ws.x5, p[L.F6W:L.F6B].reshape((84, 120)), ws.ga6, ws.gx5, h[L.F6W:L.F6B].reshape((84, 120)), h[L.F6B:L.END])
+    full_bbprop(ws.x5, f6_weight(p), ws.ga6, ws.gx5, f6_weight(h), f6_bias(h))
     squash_bbprop(ws.x5, ws.gx5, ws.ga5)  # C5
-    full_bbprop(_flat(ws.x4), p[L.C5W:L.C5B].reshape((120, 400)), ws.ga5, _flat(ws.gx4), h[L.C5W:L.C5B].reshape((120, 400)), h[L.C5B:L.F6W])
+    full_bbprop(_flat(ws.x4), c5_weight(p), ws.ga5, _flat(ws.gx4), c5_weight(h), c5_bias(h))
     squash_bbprop(_flat(ws.x4), _flat(ws.gx4), _flat(ws.ga4))  # S4
-    subsample_bbprop(ws.x3, p[L.S4C:L.S4B], scale, W2, ws.ga4, ws.gx3, h[L.S4C:L.S4B], h[L.S4B:L.C5W])
+    subsample_bbprop(ws.x3, s4_coef(p), scale, W2, ws.ga4, ws.gx3, s4_coef(h), s4_bias(h))
     squash_bbprop(_flat(ws.x3), _flat(ws.gx3), _flat(ws.ga3))  # C3
-    conv_bbprop(ws.x2, p[L.C3W:L.C3B].reshape((60, K, K)), C3_LINK_OUT, C3_LINK_IN, W2, ws.ga3, ws.gx2, h[L.C3W:L.C3B].reshape((60, K, K)), h[L.C3B:L.S4C])
+    conv_bbprop(ws.x2, c3_weight(p), C3_LINK_OUT, C3_LINK_IN, W2, ws.ga3, ws.gx2, c3_weight(h), c3_bias(h))
     squash_bbprop(_flat(ws.x2), _flat(ws.gx2), _flat(ws.ga2))  # S2
-    subsample_bbprop(ws.x1, p[L.S2C:L.S2B], scale, W0, ws.ga2, ws.gx1, h[L.S2C:L.S2B], h[L.S2B:L.C3W])
+    subsample_bbprop(ws.x1, s2_coef(p), scale, W0, ws.ga2, ws.gx1, s2_coef(h), s2_bias(h))
     squash_bbprop(_flat(ws.x1), _flat(ws.gx1), _flat(ws.ga1))  # C1
-    conv_bbprop(x0, p[L.C1W:L.C1B].reshape((6, K, K)), C1_LINK_OUT, C1_LINK_IN, W0, ws.ga1, None, h[L.C1W:L.C1B].reshape((6, K, K)), h[L.C1B:L.S2C])
+    conv_bbprop(x0, c1_weight(p), C1_LINK_OUT, C1_LINK_IN, W0, ws.ga1, None, c1_weight(h), c1_bias(h))
