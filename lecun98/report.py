@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lecun98 import paper
+from lecun98 import data, paper
 from lecun98.assumptions import ASSUMPTIONS
 from lecun98.config import Config
 from lecun98.runinfo import REPO
@@ -139,6 +139,8 @@ def assumptions_block() -> str:
     values = Config().to_dict()
     run = RESULTS / "lenet5"
     values["pass1_steps"] = "(run make reproduce)"
+    images, _ = data.load_mnist("train")
+    values["input_mean"], values["input_var"] = float(images.mean()), float(images.var())
     if (run / "metrics.csv").exists():
         first = read_metrics(run)[0]
         values["pass1_steps"] = f"{first['step_min']:.1e} .. {first['step_max']:.3f}"
