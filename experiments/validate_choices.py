@@ -21,6 +21,7 @@ import numpy as np
 
 from lecun98.config import Config
 from lecun98.runner import run_many
+from lecun98.train import read_metrics
 
 ROOT = Path("results/validation")
 BASELINE = dict(loss="map", j=1.0, subsampling="mean", init_exponent=0.5, bias_init="zero",
@@ -50,8 +51,7 @@ def seeds(factor: str) -> tuple[int, ...]:
 
 
 def score(name: str) -> tuple[float, float]:
-    with (ROOT / name / "metrics.csv").open() as f:
-        errors = [float(r["eval_error_pct"]) for r in csv.DictReader(f)]
+    errors = [r["eval_error_pct"] for r in read_metrics(ROOT / name)]
     return float(np.mean(errors[-5:])), errors[-1]
 
 

@@ -18,14 +18,10 @@ from lecun98 import data, paper
 from lecun98.assumptions import ASSUMPTIONS
 from lecun98.config import Config
 from lecun98.runinfo import REPO
+from lecun98.train import read_metrics
 
 RESULTS = REPO / "results"
 README = REPO / "README.md"
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    with (run_dir / "metrics.csv").open() as f:
-        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
 def fig5(run_dir: Path, out: Path | None = None) -> Path:
@@ -96,8 +92,8 @@ def results_block() -> str:
     per_pass = _table(
         ["pass", "eta", "test: paper", "test: ours", "training on the fly: paper",
          "training on the fly: ours", "training after the pass: ours"],
-        [[int(r["pass"]), f"{r['eta']:.0e}", f"{paper.FIG5_TEST_PCT[int(r['pass']) - 1]:.2f}",
-          f"{r['eval_error_pct']:.2f}", f"{paper.FIG5_TRAIN_PCT[int(r['pass']) - 1]:.2f}",
+        [[r["pass"], f"{r['eta']:.0e}", f"{paper.FIG5_TEST_PCT[r['pass'] - 1]:.2f}",
+          f"{r['eval_error_pct']:.2f}", f"{paper.FIG5_TRAIN_PCT[r['pass'] - 1]:.2f}",
           f"{r['train_error_on_the_fly_pct']:.2f}", f"{r['train_error_pct']:.2f}"]
          for r in rows],
     )

@@ -187,14 +187,20 @@ def _resume(run_dir: Path, params: np.ndarray) -> tuple[list[dict], int]:
     with np.load(state, allow_pickle=False) as f:
         params[...] = f["params"]
         done = int(f["passes_done"])
-    with metrics.open() as f:
-        rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)][:done]
+    rows = read_metrics(run_dir)[:done]
     if len(rows) != done:
         return [], 0
-    for r in rows:
-        r["pass"] = int(r["pass"])
     tqdm.write(f"resuming {run_dir} after pass {done}")
     return rows, done
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
+    """The rows of a run's metrics.csv: floats, with "pass" an int."""
+    with (Path(run_dir) / "metrics.csv").open() as f:
+        rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    for r in rows:
+        r["pass"] = int(r["pass"])
+    return rows
 
 
 def _write_metrics(run_dir: Path, rows: list[dict]) -> None:
