@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test bench validate report clean
+.PHONY: reproduce seeds test bench validate report clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,9 +12,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, README tables
+## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
+## float64 and float32 -> results/seeds/, README tables
 reproduce: $(STAMP)
 	$(PY) experiments/reproduce.py
+	$(PY) experiments/seeds.py
+
+## make seeds: the faithful run over seeds 0, 1, 2 in float64 and float32 -> results/seeds/
+seeds: $(STAMP)
+	$(PY) experiments/seeds.py
 
 ## make test: the test suite (a few minutes, most of it Numba compilation on a cold cache)
 test: $(STAMP)

@@ -38,7 +38,7 @@ SHAPES = {
 
 
 def to_arrays(params: np.ndarray, subsampling: str) -> dict[str, np.ndarray]:
-    v = L.views(params)
+    v = L.views(np.asarray(params, dtype=np.float64))  # float32 runs are stored exactly in float64
     out = {name: v[name].copy() for name in L.SHAPES}
     out["c1.weight"] = v["c1.weight"].reshape(SHAPES["c1.weight"]).copy()
     c3 = np.zeros(SHAPES["c3.weight"])

@@ -15,6 +15,7 @@ from lecun98.errors import Lecun98Error
 LOSSES = ("map", "mle")
 SUBSAMPLING = {"sum": 1.0, "mean": 0.25}
 BIAS_INITS = ("zero", "uniform")
+DTYPES = ("float64", "float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,9 @@ class Config:
     # instead of on the test set (how open choices are settled).
     validation: int = 0
     threads: int = 2  # evaluation threads
+    # Arithmetic of parameters, activations and steps: "float64" (the reference results) or
+    # "float32" (about twice as fast; its accuracy is measured by make bench-float32, README).
+    dtype: str = "float64"
     # Measure the error on the whole training set after every pass (Fig. 5). Sweeps skip it.
     evaluate_train: bool = True
 
@@ -80,6 +84,8 @@ class Config:
             problems.append(f"hessian_patterns must be in 1..train_size, got {self.hessian_patterns}")
         if not 1 <= self.threads <= 256:
             problems.append(f"threads must be in 1..256, got {self.threads}")
+        if self.dtype not in DTYPES:
+            problems.append(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if not isinstance(self.evaluate_train, bool):
             problems.append(f"evaluate_train must be true or false, got {self.evaluate_train!r}")
         if problems:

@@ -10,6 +10,15 @@
 - error_model="numpy": a float division by zero gives inf instead of raising, which is what
   lets loops containing a division vectorise.
 - nogil: the training pass runs in a worker thread while Python draws the progress bar.
+- inline="always": a kernel called from another kernel is inlined by Numba, so every entry point
+  (train_pass, estimate_hessian, predict_into, ...) is one self-contained function. Without it,
+  a call to another kernel is resolved at load time to whichever compiled copy of that kernel the
+  process met first, and those copies are optimised in different contexts (with reassociation
+  allowed, they round differently): the same seed gave different bits on a cold cache and a warm
+  one. With it, a run's bits do not depend on the cache or on what ran before in the process
+  (tests/test_network.py checks a fresh compile against the cached code).
+- dtype: every kernel runs in float64 or float32, whichever its arrays hold; `like` gives a
+  constant the arrays' dtype, so a float32 loop is not widened to float64 by a literal.
 """
 
 import hashlib
@@ -17,6 +26,7 @@ import os
 from pathlib import Path
 
 import numba
+from numba.extending import overload
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -33,7 +43,7 @@ if not os.environ.get("NUMBA_CACHE_DIR"):  # read before any kernel below is dec
     numba.config.CACHE_DIR = str(_PACKAGE.parent / ".numba_cache" / _source_hash())
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
-_OPTIONS = dict(cache=True, fastmath=set(FASTMATH), error_model="numpy", nogil=True)
+_OPTIONS = dict(cache=True, fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline="always")
 
 
 def kernel(fn=None, **extra):
@@ -44,6 +54,12 @@ def kernel(fn=None, **extra):
     return numba.njit(**options)(fn)
 
 
-def inline(fn):
-    """A small helper the compiler always inlines into its caller (e.g. the squashing math)."""
-    return numba.njit(**_OPTIONS, inline="always")(fn)
+def like(array, value):
+    """value as a scalar of array's dtype (in compiled code: a constant, folded away)."""
+    return array.dtype.type(value)
+
+
+@overload(like, inline="always")
+def _like(array, value):
+    dtype = array.dtype
+    return lambda array, value: dtype(value)

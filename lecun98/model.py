@@ -58,22 +58,27 @@ def init_params(config: Config, rng: np.random.Generator) -> np.ndarray:
     return params
 
 
-def check_images(images: np.ndarray) -> np.ndarray:
-    """The compiled kernels trust their inputs: shapes and values are checked here."""
+FLOATS = (np.float64, np.float32)
+
+
+def check_images(images: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """The compiled kernels trust their inputs: shapes and values are checked here; the images
+    come back contiguous, in `dtype` (the parameters')."""
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != (paper.IMAGE_SIZE, paper.IMAGE_SIZE):
         raise Lecun98Error(f"images must have shape (N, 32, 32), got {images.shape}")
-    if images.dtype != np.float64:
-        raise Lecun98Error(f"images must be float64 (normalised, data.normalise), got {images.dtype}")
+    if images.dtype not in FLOATS:
+        raise Lecun98Error(
+            f"images must be float64 or float32 (normalised, data.normalise), got {images.dtype}")
     if not np.isfinite(images).all():
         raise Lecun98Error("images contain NaN or infinity")
-    return np.ascontiguousarray(images)
+    return np.ascontiguousarray(images, dtype=dtype)
 
 
 def check_params(params: np.ndarray) -> np.ndarray:
     params = np.asarray(params)
-    if params.shape != (L.N_PARAMS,) or params.dtype != np.float64:
-        raise Lecun98Error(f"parameters must be float64 of shape ({L.N_PARAMS},)")
+    if params.shape != (L.N_PARAMS,) or params.dtype not in FLOATS:
+        raise Lecun98Error(f"parameters must be float64 or float32 of shape ({L.N_PARAMS},)")
     if not np.isfinite(params).all():
         raise Lecun98Error("parameters contain NaN or infinity")
     return np.ascontiguousarray(params)
@@ -82,9 +87,9 @@ def check_params(params: np.ndarray) -> np.ndarray:
 def predict(params: np.ndarray, images: np.ndarray, scale: float, threads: int = 2):
     """(classes (N,), RBF outputs y (N, 10)) for normalised images (N, 32, 32)."""
     params = check_params(params)
-    images = check_images(images)
+    images = check_images(images, params.dtype)
     n = images.shape[0]
-    y = np.empty((n, paper.N_CLASSES))
+    y = np.empty((n, paper.N_CLASSES), params.dtype)
     classes = np.empty(n, dtype=np.int64)
     bounds = np.linspace(0, n, max(1, min(threads, n)) + 1).astype(int)
     jobs = [(params, images[a:b], scale, y[a:b], classes[a:b]) for a, b in zip(bounds, bounds[1:])]

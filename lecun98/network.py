@@ -14,7 +14,7 @@ import numpy as np
 
 from lecun98 import layout as L
 from lecun98 import paper
-from lecun98.jit import inline, kernel
+from lecun98.jit import kernel
 from lecun98.kernels.conv import conv_bbprop, conv_bprop, conv_fprop
 from lecun98.kernels.full import full_bbprop, full_bprop, full_bprop_step, full_fprop
 from lecun98.kernels.rbf import rbf_bprop, rbf_fprop
@@ -45,75 +45,81 @@ S4_SHAPE = (paper.S4_MAPS, paper.S4_SIZE**2)
 
 
 @kernel
-def new_workspace():
+def new_workspace(dtype):
+    """A zeroed Workspace of float64 or float32 (the dtype of the parameters it serves)."""
     c1, s2, c3, s4 = C1_SHAPE, S2_SHAPE, C3_SHAPE, S4_SHAPE
     c5, f6, out = paper.C5_UNITS, paper.F6_UNITS, paper.N_CLASSES
-    z = np.zeros
     return Workspace(
-        z(c1), z(c1), z(s2), z(s2), z(s2), z(c3), z(c3), z(s4), z(s4), z(s4),
-        z(c5), z(c5), z(f6), z(f6), z(out),
-        z(out), z(f6), z(f6), z(c5), z(c5), z(s4), z(s4), z(c3), z(c3), z(s2), z(s2), z(c1), z(c1),
-        z(L.N_PARAMS),
+        _z(c1, dtype), _z(c1, dtype), _z(s2, dtype), _z(s2, dtype), _z(s2, dtype), _z(c3, dtype),
+        _z(c3, dtype), _z(s4, dtype), _z(s4, dtype), _z(s4, dtype), _z(c5, dtype), _z(c5, dtype),
+        _z(f6, dtype), _z(f6, dtype), _z(out, dtype), _z(out, dtype), _z(f6, dtype), _z(f6, dtype),
+        _z(c5, dtype), _z(c5, dtype), _z(s4, dtype), _z(s4, dtype), _z(c3, dtype), _z(c3, dtype),
+        _z(s2, dtype), _z(s2, dtype), _z(c1, dtype), _z(c1, dtype), _z(L.N_PARAMS, dtype),
     )
 
 
+@kernel
+def _z(shape, dtype):
+    return np.zeros(shape, dtype)
+
+
 # Named views of a flat parameter-layout vector (parameters, gradient, h or eps), layout.py.
-@inline
+@kernel
 def c1_weight(v):
     return v[L.C1W:L.C1B].reshape((paper.C1_MAPS, K, K))
 
 
-@inline
+@kernel
 def c1_bias(v):
     return v[L.C1B:L.S2C]
 
 
-@inline
+@kernel
 def s2_coef(v):
     return v[L.S2C:L.S2B]
 
 
-@inline
+@kernel
 def s2_bias(v):
     return v[L.S2B:L.C3W]
 
 
-@inline
+@kernel
 def c3_weight(v):
     return v[L.C3W:L.C3B].reshape((L.N_C3_LINKS, K, K))
 
 
-@inline
+@kernel
 def c3_bias(v):
     return v[L.C3B:L.S4C]
 
 
-@inline
+@kernel
 def s4_coef(v):
     return v[L.S4C:L.S4B]
 
 
-@inline
+@kernel
 def s4_bias(v):
     return v[L.S4B:L.C5W]
 
 
-@inline
+@kernel
 def c5_weight(v):
     return v[L.C5W:L.C5B].reshape((paper.C5_UNITS, L.S4_INPUTS))
 
 
-@inline
+@kernel
 def c5_bias(v):
     return v[L.C5B:L.F6W]
 
 
-@inline
+@kernel
 def f6_weight(v):
     return v[L.F6W:L.F6B].reshape((paper.F6_UNITS, paper.C5_UNITS))
 
 
-@inline
+@kernel
 def f6_bias(v):
     return v[L.F6B:L.END]
 

@@ -67,7 +67,7 @@ def loss_and_gradient(params, image, label, scale, loss_kind, j, ws):
 def predict_into(params, images, scale, out_y, out_class):
     # images: (N, 32, 32) ; out_y: (N, 10) RBF outputs ; out_class: (N,) argmin.
     # Releases the GIL: model.predict runs one call per thread on slices of the images.
-    ws = new_workspace()
+    ws = new_workspace(params.dtype)
     for i in range(images.shape[0]):
         fprop(params, images[i], scale, ws)
         out_y[i, :] = ws.y

@@ -57,17 +57,21 @@ class Datasets:
     """Training images and the evaluation set: the test set, or the held-out validation split."""
 
     def __init__(self, config: Config, data_dir=None):
-        images, labels = data.load_mnist("train", data_dir)
+        # the uint8 files, normalised only where used, straight into the run's dtype
+        images, labels = data.load_mnist_raw("train", data_dir)
+        labels = labels.astype(np.int64)
         if config.validation:
             train_idx, val_idx = data.train_validation_split(config.validation)
-            self.eval_images, self.eval_labels = images[val_idx], labels[val_idx]
+            eval_raw, self.eval_labels = images[val_idx], labels[val_idx]
             self.eval_name = "validation"
         else:
             train_idx = np.arange(len(images))
-            self.eval_images, self.eval_labels = data.load_mnist("test", data_dir)
+            eval_raw, eval_labels = data.load_mnist_raw("test", data_dir)
+            self.eval_labels = eval_labels.astype(np.int64)
             self.eval_name = "test"
         train_idx = train_idx[: config.train_size]
-        self.train_images = np.ascontiguousarray(images[train_idx])
+        self.train_images = data.normalise(images[train_idx], dtype=config.dtype)
+        self.eval_images = data.normalise(eval_raw, dtype=config.dtype)
         self.train_labels = labels[train_idx]
 
 
@@ -114,14 +118,14 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
 
     ds = Datasets(config, data_dir)
     rng = np.random.default_rng(config.seed)
-    params = model.init_params(config, rng)
+    params = model.init_params(config, rng).astype(config.dtype)
     # ASSUMPTION(order): one constant random order for every pass (Section III-B).
     order = rng.permutation(len(ds.train_labels))
     hessian_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
 
     rows, first = _resume(run_dir, params)
-    ws = new_workspace()
-    h, eps = np.empty(L.N_PARAMS), np.empty(L.N_PARAMS)
+    ws = new_workspace(np.dtype(config.dtype).type)
+    h, eps = np.empty(L.N_PARAMS, config.dtype), np.empty(L.N_PARAMS, config.dtype)
     say = (lambda *a: None) if quiet else (lambda *a: tqdm.write(" ".join(map(str, a))))
     t_start = time.perf_counter() - sum(r["seconds_total"] for r in rows)
     for p in range(first, config.passes):

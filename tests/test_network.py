@@ -1,6 +1,11 @@
 """The compiled whole network (network.py) and SDLM passes (sdlm.py) against reference.py,
 finite differences, the brute-force connection graph, and a short MNIST run."""
 
+import contextlib
+import io
+import os
+import subprocess
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -59,7 +64,7 @@ def check_indices(rng, per_weight_block=20):
 
 @pytest.fixture(scope="module")
 def ws():
-    return network.new_workspace()
+    return network.new_workspace(np.float64)
 
 
 @pytest.fixture(scope="module", params=[1.0, 0.25], ids=["sum", "mean"])
@@ -98,7 +103,7 @@ def test_loss_and_gradient(ws, kind, j, scale):
     np.testing.assert_allclose(grad, g_ref, rtol=1e-10, atol=1e-14 * np.abs(g_ref).max())
 
     # Fourth-order central differences of the compiled loss, as in test_reference.py.
-    ws_fd = network.new_workspace()
+    ws_fd = network.new_workspace(np.float64)
     gy = np.empty(paper.N_CLASSES)
 
     def energy(p):
@@ -222,13 +227,13 @@ def test_train_pass_replicated_and_deterministic(pass_setup, kind):
     for _ in range(2):
         p, progress = params.copy(), np.zeros(4)
         sdlm.train_pass(p, eps, images, labels, order, 1.0, KINDS[kind], 1.0,
-                        network.new_workspace(), progress)
+                        network.new_workspace(np.float64), progress)
         runs.append((p, progress))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])  # same inputs, same bits
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
     # The same pass as a Python loop over the per-pattern kernels.
-    p, ws, gy = params.copy(), network.new_workspace(), np.empty(paper.N_CLASSES)
+    p, ws, gy = params.copy(), network.new_workspace(np.float64), np.empty(paper.N_CLASSES)
     errors, losses = 0, []
     for n in order:
         network.fprop(p, images[n], 1.0, ws)
@@ -263,6 +268,83 @@ def test_predict_into(scale):
     np.testing.assert_allclose(out_y, expect, rtol=1e-12)
 
 
+# --- float32 ---------------------------------------------------------------------------------------
+def _per_layer_close(got, want, rel):
+    for name, (a, b) in layout.OFFSETS.items():
+        scale = np.abs(want[a:b]).max()
+        np.testing.assert_allclose(got[a:b], want[a:b], rtol=0, atol=rel * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["map", "mle"])
+def test_float32_network_matches_float64(kind):
+    """The float32 path is the float64 network rounded to float32: outputs, gradient and
+    Gauss-Newton diagonal agree to float32 accuracy (errors measured ~1e-6 relative)."""
+    rng, params, image = random_net(60)
+    ws64, ws32 = network.new_workspace(np.float64), network.new_workspace(np.float32)
+    p32, image32 = params.astype(np.float32), image.astype(np.float32)
+    e64 = sdlm.loss_and_gradient(params, image, 3, 0.25, KINDS[kind], 1.0, ws64)
+    e32 = sdlm.loss_and_gradient(p32, image32, 3, 0.25, KINDS[kind], 1.0, ws32)
+    assert ws32.y.dtype == np.float32 and ws32.grad.dtype == np.float32
+    np.testing.assert_allclose(ws32.y, ws64.y, rtol=1e-5)
+    assert e32 == pytest.approx(e64, rel=1e-5)
+    _per_layer_close(ws32.grad, ws64.grad, 1e-4)
+    network.bbprop(params, image, 0.25, 2.0, ws64)
+    network.bbprop(p32, image32, 0.25, 2.0, ws32)
+    _per_layer_close(ws32.grad, ws64.grad, 1e-4)
+
+
+def test_float32_train_pass_and_predict_match_float64(pass_setup):
+    params, images, labels, order, eps = pass_setup
+    runs = {}
+    for dtype in (np.float64, np.float32):
+        p, progress = params.astype(dtype), np.zeros(4)
+        sdlm.train_pass(p, eps.astype(dtype), images.astype(dtype), labels, order, 0.25, rbf.MAP,
+                        1.0, network.new_workspace(dtype), progress)
+        y, c = np.empty((len(images), 10), dtype), np.empty(len(images), dtype=np.int64)
+        sdlm.predict_into(p, images.astype(dtype), 0.25, y, c)
+        runs[dtype] = p, progress, y
+    (p64, prog64, y64), (p32, prog32, y32) = runs[np.float64], runs[np.float32]
+    assert p32.dtype == np.float32
+    assert np.abs(p32 - p64).max() < 1e-5 < np.abs(p64 - params).max()  # it moved, the same way
+    assert prog32[sdlm.ERRORS] == prog64[sdlm.ERRORS]
+    np.testing.assert_allclose(prog32[sdlm.LOSS_SUM], prog64[sdlm.LOSS_SUM], rtol=1e-5)
+    np.testing.assert_allclose(y32, y64, rtol=1e-4)
+
+
+# --- the same bits from a fresh compile and from the cache (jit.py, inline="always") --------------
+_BITS_SCRIPT = """
+import hashlib, numpy as np
+from lecun98 import layout, network, sdlm
+from lecun98.kernels import rbf
+rng = np.random.default_rng(7)
+p = rng.uniform(-0.1, 0.1, layout.N_PARAMS)
+images = rng.uniform(-0.1, 1.175, (6, 32, 32))
+labels = rng.integers(0, 10, 6)
+ws, h, eps = network.new_workspace(np.float64), np.empty(layout.N_PARAMS), np.empty(layout.N_PARAMS)
+sdlm.estimate_hessian(p, images, np.arange(6), 0.25, 2.0, ws, h)
+sdlm.step_sizes(h, 1e-3, 0.02, eps)
+sdlm.train_pass(p, eps, images, labels, np.arange(6), 0.25, rbf.MAP, 10.0, ws, np.zeros(4))
+print(hashlib.sha256(h.tobytes() + p.tobytes()).hexdigest())
+"""
+
+
+def test_same_bits_from_fresh_compile_and_from_cache(tmp_path):
+    """A cold cache (compiled in the process) and a warm one (machine code loaded) must run the
+    same arithmetic; they did not before every kernel was inlined (jit.py). Also the same bits
+    as this process, which has met the kernels in another order."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    digests = [
+        subprocess.run([sys.executable, "-c", _BITS_SCRIPT], env=env, capture_output=True,
+                       text=True, check=True).stdout.strip()
+        for _ in range(2)
+    ]
+    assert any(tmp_path.rglob("*.nbi"))  # the first run did fill the cache
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # the same script in this process
+        exec(_BITS_SCRIPT, {})
+    assert digests[0] == digests[1] == out.getvalue().strip()
+
+
 # --- learning smoke test --------------------------------------------------------------------------
 def test_one_sdlm_pass_learns():
     from lecun98.data import load_mnist
@@ -273,7 +355,7 @@ def test_one_sdlm_pass_learns():
     del images
 
     params = init_params(np.random.default_rng(0), biases="zero")
-    ws, h, eps = network.new_workspace(), np.empty(N), np.empty(N)
+    ws, h, eps = network.new_workspace(np.float64), np.empty(N), np.empty(N)
     sample = np.arange(paper.HESSIAN_PATTERNS, dtype=np.int64)  # h_kk from 500 patterns
     sdlm.estimate_hessian(params, train_x, sample, 1.0, 2.0, ws, h)
     sdlm.step_sizes(h, 5e-4, paper.SDLM_MU, eps)

@@ -12,34 +12,28 @@ which vectorises, instead of Ho short rows. Scratch slots hold finite junk after
 inputs `ga` / `ha` must be zero there (subsampling's bprop writes them so).
 """
 
-from lecun98.jit import inline, kernel
+from lecun98.jit import kernel, like
 
 
-@inline
+@kernel
 def _correlate_full(g, taps, n_out, out, off):
     # out[m + off] += sum_v taps[v] g[m - v] over 0 <= m - v < n_out: the input gradient of
     # one kernel row, gathered per input position (vectorises; a scatter per tap would not).
+    # g is a whole wide row: its K - 1 slots past n_out are scratch, zero (module docstring).
     k = taps.size
-    for m in range(min(k - 1, n_out + k - 1)):  # left edge
-        acc = 0.0
-        for v in range(0, m + 1):
-            if m - v < n_out:
-                acc += taps[v] * g[m - v]
-        out[m + off] += acc
-    if k == 5:  # interior, every tap in range; LeNet-5's kernel width written out
+    if k == 5:  # LeNet-5: the zero scratch lets one loop run to the right end; 4 left-edge sums
         t0, t1, t2, t3, t4 = taps[0], taps[1], taps[2], taps[3], taps[4]
-        for q in range(n_out - 4):  # m = q + 4; indices written non-negative so this vectorises
+        out[off] += t0 * g[0]
+        out[off + 1] += t0 * g[1] + t1 * g[0]
+        out[off + 2] += t0 * g[2] + t1 * g[1] + t2 * g[0]
+        out[off + 3] += t0 * g[3] + t1 * g[2] + t2 * g[1] + t3 * g[0]
+        for q in range(n_out):  # m = q + 4; indices written non-negative so this vectorises
             out[q + 4 + off] += t0 * g[q + 4] + t1 * g[q + 3] + t2 * g[q + 2] + t3 * g[q + 1] + t4 * g[q]
-    else:
-        for v in range(k):
-            tv = taps[v]
-            for q in range(n_out - k + 1):  # m = q + k - 1
-                out[q + k - 1 + off] += tv * g[q + k - 1 - v]
-    for m in range(max(n_out, k - 1), n_out + k - 1):  # right edge
-        acc = 0.0
-        for v in range(m - n_out + 1, k):
-            if v <= m:
-                acc += taps[v] * g[m - v]
+        return
+    for m in range(n_out + k - 1):
+        acc = like(g, 0.0)
+        for v in range(max(0, m - n_out + 1), min(k, m + 1)):
+            acc += taps[v] * g[m - v]
         out[m + off] += acc
 
 
@@ -77,7 +71,7 @@ def conv_bprop(x, w, link_out, link_in, width, ga, gx, gw, gb):
     k = w.shape[1]
     n_out = ga.shape[1] - k + 1
     for o in range(ga.shape[0]):
-        acc = 0.0
+        acc = like(ga, 0.0)
         for n in range(ga.shape[1]):
             acc += ga[o, n]
         gb[o] = acc
@@ -87,27 +81,53 @@ def conv_bprop(x, w, link_out, link_in, width, ga, gx, gw, gb):
         g = ga[link_out[l]]
         c = link_in[l]
         xc = x[c]
-        for u in range(k):
-            if k == 5:  # one pass over n for the 5 taps of a kernel row
-                off = u * width
-                s0 = s1 = s2 = s3 = s4 = 0.0
-                for n in range(n_out):
-                    gn = g[n]
-                    s0 += gn * xc[n + off]
-                    s1 += gn * xc[n + off + 1]
-                    s2 += gn * xc[n + off + 2]
-                    s3 += gn * xc[n + off + 3]
-                    s4 += gn * xc[n + off + 4]
-                gw[l, u, 0], gw[l, u, 1], gw[l, u, 2], gw[l, u, 3], gw[l, u, 4] = s0, s1, s2, s3, s4
-            else:
+        if k == 5:  # LeNet-5: kernel rows (0, 1), (2, 3), (4), one pass over n each
+            for u in range(0, k, 2):
+                _weight_grad_rows(g, xc, n_out, u * width, width, u + 1 < k, gw[l, u], gw[l, min(u + 1, k - 1)])
+        else:
+            for u in range(k):
                 for v in range(k):
                     off = u * width + v
-                    acc = 0.0
+                    acc = like(ga, 0.0)
                     for n in range(n_out):
                         acc += g[n] * xc[n + off]
                     gw[l, u, v] = acc
-            if gx is not None:
+        if gx is not None:
+            for u in range(k):
                 _correlate_full(g, w[l, u], n_out, gx[c], u * width)
+
+
+@kernel
+def _weight_grad_rows(g, xc, n_out, off, width, two, out0, out1):
+    # out0[v] = sum_n g[n] xc[n + off + v] for a 5-wide kernel row, and out1 likewise for the
+    # next row when `two`: ten independent sums per pass over n keep both FMA units busy (five
+    # alone wait on their own latency).
+    a0 = a1 = a2 = a3 = a4 = like(g, 0.0)
+    if two:
+        b0 = b1 = b2 = b3 = b4 = like(g, 0.0)
+        o1 = off + width
+        for n in range(n_out):
+            gn = g[n]
+            a0 += gn * xc[n + off]
+            a1 += gn * xc[n + off + 1]
+            a2 += gn * xc[n + off + 2]
+            a3 += gn * xc[n + off + 3]
+            a4 += gn * xc[n + off + 4]
+            b0 += gn * xc[n + o1]
+            b1 += gn * xc[n + o1 + 1]
+            b2 += gn * xc[n + o1 + 2]
+            b3 += gn * xc[n + o1 + 3]
+            b4 += gn * xc[n + o1 + 4]
+        out1[0], out1[1], out1[2], out1[3], out1[4] = b0, b1, b2, b3, b4
+    else:
+        for n in range(n_out):
+            gn = g[n]
+            a0 += gn * xc[n + off]
+            a1 += gn * xc[n + off + 1]
+            a2 += gn * xc[n + off + 2]
+            a3 += gn * xc[n + off + 3]
+            a4 += gn * xc[n + off + 4]
+    out0[0], out0[1], out0[2], out0[3], out0[4] = a0, a1, a2, a3, a4
 
 
 @kernel
@@ -117,7 +137,7 @@ def conv_bbprop(x, w, link_out, link_in, width, ha, hx, hw, hb):
     k = w.shape[1]
     n_out = ha.shape[1] - k + 1
     for o in range(ha.shape[0]):
-        acc = 0.0
+        acc = like(ha, 0.0)
         for n in range(ha.shape[1]):
             acc += ha[o, n]
         hb[o] = acc
@@ -130,7 +150,7 @@ def conv_bbprop(x, w, link_out, link_in, width, ha, hx, hw, hb):
         for u in range(k):
             for v in range(k):
                 off = u * width + v
-                acc = 0.0
+                acc = like(ha, 0.0)
                 for n in range(n_out):
                     xv = xc[n + off]
                     acc += h[n] * xv * xv

@@ -6,7 +6,7 @@ MLE, eq. (8): E = y_D.  MAP, eq. (9): E = y_D + log(e^-j + sum_i e^-y_i).
 
 import numpy as np
 
-from lecun98.jit import kernel
+from lecun98.jit import kernel, like
 
 MLE = 0
 MAP = 1
@@ -16,7 +16,7 @@ MAP = 1
 def rbf_fprop(x, prototypes, y):
     # x: (84,) ; prototypes: (10, 84) ; y: (10,)
     for i in range(prototypes.shape[0]):
-        acc = 0.0
+        acc = like(y, 0.0)
         for j in range(x.size):
             d = x[j] - prototypes[i, j]
             acc += d * d
@@ -27,7 +27,7 @@ def rbf_fprop(x, prototypes, y):
 def rbf_bprop(x, prototypes, gy, gx):
     # gx[j] = sum_i 2 gy[i] (x[j] - w_ij)
     for j in range(x.size):
-        acc = 0.0
+        acc = like(gx, 0.0)
         for i in range(prototypes.shape[0]):
             acc += gy[i] * (x[j] - prototypes[i, j])
         gx[j] = 2.0 * acc

@@ -8,7 +8,7 @@ ASSUMPTION(subsampling) in config.py. The input x is a conv output in the wide l
 conv.py (row stride `width`, Hin = 2 * Ho rows); s and a are compact Ho x Ho maps, flattened.
 """
 
-from lecun98.jit import kernel
+from lecun98.jit import kernel, like
 
 
 @kernel
@@ -16,7 +16,7 @@ def subsample_fprop(x, coef, bias, scale, width, s, a):
     # x: (C, 2*Ho*W) ; coef, bias: (C,) ; s, a: (C, Ho*Ho)
     ho = x.shape[1] // (2 * width)
     for c in range(a.shape[0]):
-        k = coef[c] * scale
+        k = coef[c] * like(coef, scale)
         for i in range(ho):
             r0 = 2 * i * width
             r1 = r0 + width
@@ -32,9 +32,8 @@ def subsample_bprop(coef, scale, width, s, ga, gx, gcoef, gbias):
     ho = gx.shape[1] // (2 * width)
     gx[:, :] = 0.0
     for c in range(ga.shape[0]):
-        k = coef[c] * scale
-        acc_s = 0.0
-        acc_b = 0.0
+        k = coef[c] * like(coef, scale)
+        acc_s = acc_b = like(ga, 0.0)
         for i in range(ho):
             r0 = 2 * i * width
             r1 = r0 + width
@@ -58,9 +57,8 @@ def subsample_bbprop(x, coef, scale, width, ha, hx, hcoef, hbias):
     ho = hx.shape[1] // (2 * width)
     hx[:, :] = 0.0
     for c in range(ha.shape[0]):
-        k2 = (coef[c] * scale) * (coef[c] * scale)
-        acc_c = 0.0
-        acc_b = 0.0
+        k2 = (coef[c] * like(coef, scale)) * (coef[c] * like(coef, scale))
+        acc_c = acc_b = like(ha, 0.0)
         for i in range(ho):
             r0 = 2 * i * width
             r1 = r0 + width
