@@ -71,10 +71,12 @@ N_PARAMS = _start  # 61,706
 END = N_PARAMS
 FAN_IN = {"c1": K * K, "c3": PATCH, "c5": S4_INPUTS, "f6": C5, "out": F6}
 
-# a*: weighted sums, x*: layer outputs, arg*: max-pool positions, g*: gradients (per sample,
-# or per batch for the full layers). Per chunk: col, ga3t, gcol, gw3t (a group's patch matrix,
-# dE/da3 transposed (columns x maps), the patch matrix's gradient, C3's weight gradient
-# transposed), conv_grad (the chunk's C1 and C3 gradient sums). grad: dE/dparams of the batch.
+# x*: layer outputs and arg*: max-pool positions, per sample (backward reads them); a5, a6, z
+# and g*: weighted sums and gradients of the full layers, per batch. Scratch per chunk (the
+# sample at hand, cache-resident): a1, a3 (C1 and C3 sums), gx2, ga1 (their gradients), col,
+# ga3t, gcol, gw3t (a group's patch matrix, dE/da3 transposed (columns x maps), the patch
+# matrix's gradient, C3's weight gradient transposed), conv_grad (the chunk's C1 and C3
+# gradient sums). grad: dE/dparams of the batch.
 Batch = namedtuple(
     "Batch",
     "a1 x2 arg2 a3 x4 arg4 a5 x5 a6 x6 z gz gx6 gx5 gx4 gx2 ga1 col ga3t gcol gw3t conv_grad grad",
@@ -92,10 +94,10 @@ def new_batch(batch, chunks, dtype):
     """Workspace for mini-batches of up to `batch` samples split into `chunks` slices."""
     cols = GROUP * C3_COLS
     return Batch(
-        np.zeros((batch, C1, paper.C1_SIZE * W0), dtype),  # a1, wide rows (conv.py)
+        np.zeros((chunks, C1, paper.C1_SIZE * W0), dtype),  # a1, wide rows (conv.py)
         np.zeros((batch, C1, S2W * S2W), dtype),
         np.zeros((batch, C1, S2W * S2W), np.int32),
-        np.zeros((batch, C3, C3_COLS), dtype),  # a3, wide rows
+        np.zeros((chunks, C3, C3_COLS), dtype),  # a3, wide rows
         np.zeros((batch, S4_INPUTS), dtype),
         np.zeros((batch, C3, S4W * S4W), np.int32),
         np.zeros((batch, C5), dtype), np.zeros((batch, C5), dtype),
@@ -103,8 +105,8 @@ def new_batch(batch, chunks, dtype):
         np.zeros((batch, OUT), dtype), np.zeros((batch, OUT), dtype),
         np.zeros((batch, F6), dtype), np.zeros((batch, C5), dtype),
         np.zeros((batch, S4_INPUTS), dtype),
-        np.zeros((batch, C1, S2W * S2W), dtype),
-        np.zeros((batch, C1, paper.C1_SIZE * W0), dtype),
+        np.zeros((chunks, C1, S2W * S2W), dtype),
+        np.zeros((chunks, C1, paper.C1_SIZE * W0), dtype),
         np.zeros((chunks, PATCH, cols), dtype), np.zeros((chunks, cols, C3), dtype),
         np.zeros((chunks, PATCH, cols), dtype), np.zeros((chunks, PATCH, C3), dtype),
         np.zeros((chunks, N_CONV), dtype),
@@ -188,8 +190,8 @@ def forward(params, images, samples, ws, chunks):
     a1, x2, arg2, a3, x4, arg4 = ws.a1, ws.x2, ws.arg2, ws.a3, ws.x4, ws.arg4
     for t in prange(chunks):
         for b in range(t * n // chunks, (t + 1) * n // chunks):
-            _c1_s2(w1, b1, images[samples[b]], a1[b], x2[b], arg2[b])
-            _c3_s4(w3, b3, x2[b], a3[b], x4[b], arg4[b])
+            _c1_s2(w1, b1, images[samples[b]], a1[t], x2[b], arg2[b])
+            _c3_s4(w3, b3, x2[b], a3[t], x4[b], arg4[b])
     _dense(ws.x4[:n], params[C5W:C5B].reshape((C5, S4_INPUTS)), params[C5B:F6W], ws.a5[:n])
     _relu_rows(ws.a5[:n], ws.x5[:n])
     _dense(ws.x5[:n], params[F6W:F6B].reshape((F6, C5)), params[F6B:OUTW], ws.a6[:n])
@@ -259,8 +261,8 @@ def backward(params, images, samples, ws, chunks):
                 _patches(x2[b], col[t], b - start)
             _c3_bprop(w3, col[t], ga3t[t], (stop - start) * C3_COLS, gcol[t], gw3t[t], acc)
             for b in range(start, stop):
-                _s2_c1_bprop(w1, images[samples[b]], b - start, gcol[t], x2[b], gx2[b], arg2[b],
-                             ga1[b], acc)
+                _s2_c1_bprop(w1, images[samples[b]], b - start, gcol[t], x2[b], gx2[t], arg2[b],
+                             ga1[t], acc)
     g[C1W:C5W] = 0.0
     for t in range(chunks):
         g[C1W:C5W] += conv_grad[t]
