@@ -48,7 +48,7 @@ class Config:
     validation: int = 0
     threads: int = 2  # evaluation threads
     # Arithmetic of parameters, activations and steps: "float64" (the reference results) or
-    # "float32" (about twice as fast; its accuracy is measured by make bench-float32, README).
+    # "float32" (about twice as fast, make bench; its accuracy over seeds: make seeds, README).
     dtype: str = "float64"
     # Measure the error on the whole training set after every pass (Fig. 5). Sweeps skip it.
     evaluate_train: bool = True
