@@ -58,10 +58,9 @@ print(json.dumps(len(order) / best))
 
 def faithful(dtype: str) -> list[dict]:
     config = Config(dtype=dtype)
-    images, labels = data.load_mnist("train")
-    images = images.astype(dtype)
-    test_images, _ = data.load_mnist("test")
-    test_images = test_images.astype(dtype)
+    raw, labels = data.load_mnist_raw("train")
+    images, labels = data.normalise(raw, dtype=dtype), labels.astype(np.int64)
+    test_images = data.normalise(data.load_mnist_raw("test")[0], dtype=dtype)
     rng = np.random.default_rng(0)
     params = model.init_params(config, rng).astype(dtype)
     order = rng.permutation(len(labels))

@@ -26,7 +26,7 @@ from collections import namedtuple
 import numpy as np
 from numba import prange
 
-from lecun98 import paper
+from lecun98 import data, paper
 from lecun98.jit import kernel, like
 from lecun98.kernels.conv import conv_bprop, conv_fprop
 from lecun98.kernels.maxpool import maxpool_bprop, maxpool_fprop
@@ -385,7 +385,4 @@ def init_params(rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
 
 def normalise(images_uint8: np.ndarray, dtype=np.float32) -> np.ndarray:
     """(N, 28, 28) uint8 -> (N, 32, 32) in [0, 1], padded with 0 (the tutorials' inputs)."""
-    pad = (paper.IMAGE_SIZE - 28) // 2
-    out = np.zeros((len(images_uint8), paper.IMAGE_SIZE, paper.IMAGE_SIZE), dtype)
-    out[:, pad:pad + 28, pad:pad + 28] = images_uint8 / np.asarray(255.0, dtype)
-    return out
+    return data.normalise(images_uint8, dtype=dtype, background=0.0, foreground=1.0)
