@@ -49,18 +49,14 @@ def new_workspace(dtype):
     """A zeroed Workspace of float64 or float32 (the dtype of the parameters it serves)."""
     c1, s2, c3, s4 = C1_SHAPE, S2_SHAPE, C3_SHAPE, S4_SHAPE
     c5, f6, out = paper.C5_UNITS, paper.F6_UNITS, paper.N_CLASSES
+    z = np.zeros
     return Workspace(
-        _z(c1, dtype), _z(c1, dtype), _z(s2, dtype), _z(s2, dtype), _z(s2, dtype), _z(c3, dtype),
-        _z(c3, dtype), _z(s4, dtype), _z(s4, dtype), _z(s4, dtype), _z(c5, dtype), _z(c5, dtype),
-        _z(f6, dtype), _z(f6, dtype), _z(out, dtype), _z(out, dtype), _z(f6, dtype), _z(f6, dtype),
-        _z(c5, dtype), _z(c5, dtype), _z(s4, dtype), _z(s4, dtype), _z(c3, dtype), _z(c3, dtype),
-        _z(s2, dtype), _z(s2, dtype), _z(c1, dtype), _z(c1, dtype), _z(L.N_PARAMS, dtype),
+        z(c1, dtype), z(c1, dtype), z(s2, dtype), z(s2, dtype), z(s2, dtype), z(c3, dtype),
+        z(c3, dtype), z(s4, dtype), z(s4, dtype), z(s4, dtype), z(c5, dtype), z(c5, dtype),
+        z(f6, dtype), z(f6, dtype), z(out, dtype), z(out, dtype), z(f6, dtype), z(f6, dtype),
+        z(c5, dtype), z(c5, dtype), z(s4, dtype), z(s4, dtype), z(c3, dtype), z(c3, dtype),
+        z(s2, dtype), z(s2, dtype), z(c1, dtype), z(c1, dtype), z(L.N_PARAMS, dtype),
     )
-
-
-@kernel
-def _z(shape, dtype):
-    return np.zeros(shape, dtype)
 
 
 # Named views of a flat parameter-layout vector (parameters, gradient, h or eps), layout.py.
