@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce seeds test bench validate report clean
+.PHONY: reproduce seeds ablations test bench validate report clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,18 +13,25 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
-## float64 and float32 -> results/seeds/, README tables
+## float64 and float32 -> results/seeds/, the modern LeNet-5 -> results/modern/, the ablations
+## -> results/ablations/, README tables
 reproduce: $(STAMP)
-	$(PY) experiments/reproduce.py
+	$(PY) experiments/reproduce.py lenet5
 	$(PY) experiments/seeds.py
+	$(PY) experiments/reproduce.py modern
+	$(PY) experiments/ablations.py
+
+## make ablations: every one-factor ablation, 3 seeds -> results/ablations/
+ablations: $(STAMP)
+	$(PY) experiments/ablations.py
 
 ## make seeds: the faithful run over seeds 0, 1, 2 in float64 and float32 -> results/seeds/
 seeds: $(STAMP)
 	$(PY) experiments/seeds.py
 
-## make test: the test suite (a few minutes, most of it Numba compilation on a cold cache)
+## make test: the test suite, two processes (minutes on a cold cache: most of it is Numba compiling)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ## make bench: training and evaluation throughput -> results/bench.json
 bench: $(STAMP)

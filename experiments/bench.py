@@ -4,9 +4,9 @@
   patterns, then one compiled per-pattern pass over all 60,000 training images; 1 thread;
   float64 (the reference arithmetic) and float32.
 - evaluation of the 10,000 test images, 1 and 2 threads (best of 3).
-- modern mini-batch training (modern.py): an epoch of Adam over the 60,000 images (best of 3),
-  batch 64 and 256, 1 and 2 threads, float32; each in its own process, Numba's thread count
-  set to the figure's and BLAS kept to one thread (its calls run inside Numba's threads).
+- modern mini-batch training (config.MODERN: ReLU, max-pooling, full C3, softmax, Adam): an
+  epoch over the 60,000 images (minibatch.train_epoch, best of 3), batch 64 and 256, 1 and 2
+  threads (slices of each batch), float32, each in its own process.
 - start-up: `python -m lecun98 train` on one pattern (one Hessian pattern, one training step,
   one validation image), with a warm Numba cache: the whole command's wall time, an upper
   bound on the time from the command to its first training step.
@@ -26,31 +26,32 @@ from pathlib import Path
 import numpy as np
 
 from lecun98 import data, model, runinfo
-from lecun98 import layout as L
 from lecun98.config import Config
-from lecun98.kernels.rbf import MAP
-from lecun98.network import new_workspace
+from lecun98.network import make_arch, new_workspace
 from lecun98.sdlm import estimate_hessian, step_sizes, train_pass
 
 OUT = Path("results/bench.json")
 MODERN_SCRIPT = """
 import json, sys, time
 import numpy as np
-from lecun98 import data, modern
+from lecun98 import data, minibatch, model, network
+from lecun98.config import MODERN, Config
 batch, threads = int(sys.argv[1]), int(sys.argv[2])
+config = Config().replace(**{**MODERN, "batch": batch, "threads": threads, "dtype": "float32"})
 raw, labels = data.load_mnist_raw("train")
-images, labels = modern.normalise(raw), labels.astype(np.int64)
+images = data.normalise(raw, dtype=np.float32, background=0.0, foreground=1.0)
+labels = labels.astype(np.int64)
 rng = np.random.default_rng(0)
-params = modern.init_params(rng)
-m, v = np.zeros_like(params), np.zeros_like(params)
+params = model.init_params(config, rng).astype(np.float32)
+adam = {"m": np.zeros_like(params), "v": np.zeros_like(params), "step": 0}
 order = rng.permutation(len(labels))
-ws = modern.new_batch(batch, threads, np.float32)
-modern.train_epoch(params.copy(), m.copy(), v.copy(), 0, images, labels, order[:2 * batch], batch,
-                   1e-3, ws, threads)  # compile or load, outside the timing
+arch = network.make_arch(config)
+minibatch.train_epoch(params.copy(), dict(adam, m=adam["m"].copy(), v=adam["v"].copy()), images,
+                      labels, order[:2 * batch], batch, 1e-3, arch, threads)  # compile or load
 best = float("inf")
 for _ in range(3):  # best of 3 epochs
     t0 = time.perf_counter()
-    modern.train_epoch(params, m, v, 0, images, labels, order, batch, 1e-3, ws, threads)
+    minibatch.train_epoch(params, adam, images, labels, order, batch, 1e-3, arch, threads)
     best = min(best, time.perf_counter() - t0)
 print(json.dumps(len(order) / best))
 """
@@ -64,23 +65,22 @@ def faithful(dtype: str) -> list[dict]:
     rng = np.random.default_rng(0)
     params = model.init_params(config, rng).astype(dtype)
     order = rng.permutation(len(labels))
-    ws = new_workspace(np.dtype(dtype).type)
-    h, eps = np.empty(L.N_PARAMS, dtype), np.empty(L.N_PARAMS, dtype)
+    arch, ws = make_arch(config), new_workspace(np.dtype(dtype).type, params.size)
+    h, eps = np.empty(params.size, dtype), np.empty(params.size, dtype)
     sample = rng.choice(len(labels), config.hessian_patterns, replace=False)
 
     # compile (or load from the cache) outside the timings
-    estimate_hessian(params, images, sample[:2], config.scale, config.output_d2, ws, h)
+    estimate_hessian(params, images, sample[:2], arch, ws, h)
     step_sizes(h, config.eta[0], config.mu, eps)
-    train_pass(params.copy(), eps, images, labels, order[:2], config.scale, MAP, config.j, ws,
-               np.zeros(4))
-    model.predict(params, test_images[:10], config.scale, 1)
+    train_pass(params.copy(), eps, images, labels, order[:2], arch, ws, np.zeros(4))
+    model.predict(params, test_images[:10], config, 1)
 
     t0 = time.perf_counter()
-    estimate_hessian(params, images, sample, config.scale, config.output_d2, ws, h)
+    estimate_hessian(params, images, sample, arch, ws, h)
     step_sizes(h, config.eta[0], config.mu, eps)
     t_hessian = time.perf_counter() - t0
     t0 = time.perf_counter()
-    train_pass(params, eps, images, labels, order, config.scale, MAP, config.j, ws, np.zeros(4))
+    train_pass(params, eps, images, labels, order, arch, ws, np.zeros(4))
     t_pass = time.perf_counter() - t0
     training = len(order) / (t_hessian + t_pass)
     out = [
@@ -91,7 +91,7 @@ def faithful(dtype: str) -> list[dict]:
              target=None, value_text=f"{t_hessian:.3f} s"),
     ]
     for threads in (1, 2):
-        best = min(_timed(lambda: model.predict(params, test_images, config.scale, threads))
+        best = min(_timed(lambda: model.predict(params, test_images, config, threads))
                    for _ in range(3))
         out.append(dict(
             name=f"evaluation of the 10,000 test images, {dtype}, {threads} "
@@ -105,10 +105,8 @@ def modern_training() -> list[dict]:
     out = []
     for batch in (64, 256):
         for threads in (1, 2):
-            env = {**os.environ, "NUMBA_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": "1",
-                   "OMP_NUM_THREADS": "1"}
             done = subprocess.run([sys.executable, "-c", MODERN_SCRIPT, str(batch), str(threads)],
-                                  env=env, capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True, check=True)
             rate = json.loads(done.stdout.strip().splitlines()[-1])
             target = {(256, 1): 11_500, (256, 2): 18_000}.get((batch, threads))
             out.append(dict(

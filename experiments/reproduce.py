@@ -1,10 +1,12 @@
-"""make reproduce: the 1998 LeNet-5 on MNIST, 20 passes of SDLM, as Section III describes.
+"""make reproduce: the 1998 LeNet-5 on MNIST, 20 passes of SDLM, as Section III describes; and
+(`reproduce.py modern`) the tutorials' modern LeNet-5 (config.MODERN, float32), seed 0 of both.
 
 Trains with config.py's defaults (the paper's values, and the validation split's choices where
-the paper is open) in runs/lenet5/, evaluates checkpoint.npz a second time with nothing but
+the paper is open) in runs/<name>/, evaluates checkpoint.npz a second time with nothing but
 the README's formulas (checkpoint.evaluate_from_formulas), publishes the run to
-results/lenet5/, draws fig5.png and regenerates README.md's tables. An interrupted run resumes
-at its last finished pass; `make clean` (or deleting runs/lenet5/) starts afresh.
+results/<name>/, draws fig5.png and regenerates README.md's tables. An interrupted run resumes
+at its last finished pass; `make clean` (or deleting runs/<name>/) starts afresh.
+Usage: python experiments/reproduce.py [lenet5|modern]
 """
 
 import json
@@ -15,30 +17,34 @@ from pathlib import Path
 import numpy as np
 
 from lecun98 import checkpoint, data, report
-from lecun98.config import Config
+from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
 from lecun98.train import train
 
-RUN = Path("runs/lenet5")
-PUBLISHED = Path("results/lenet5")
-FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz")
+CONFIGS = {"lenet5": Config(), "modern": Config().replace(**MODERN, dtype="float32", threads=1)}
+FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz",
+         "predictions.npy")
 
 
-def main() -> int:
+def main(name: str = "lenet5") -> int:
+    run, published = Path("runs") / name, Path("results") / name
     try:
-        summary = train(Config(), RUN)
-        with np.load(RUN / "checkpoint.npz", allow_pickle=False) as f:
+        summary = train(CONFIGS[name], run)
+        with np.load(run / "checkpoint.npz", allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-        images, labels = data.load_mnist("test")
+        raw, labels = data.load_mnist_raw("test")
+        lo, hi = arrays["input_levels"]
+        images = data.normalise(raw, background=lo, foreground=hi)
         from_formulas = 100.0 * np.mean(checkpoint.evaluate_from_formulas(arrays, images) != labels)
     except Lecun98Error as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     summary["test_error_pct_from_checkpoint"] = float(from_formulas)
-    (RUN / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    PUBLISHED.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        shutil.copy2(RUN / name, PUBLISHED / name)
+    (run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    published.mkdir(parents=True, exist_ok=True)
+    for file in FILES:
+        shutil.copy2(run / file, published / file)
+    report.fig5(published)
     report.main()
     print(json.dumps(summary, indent=2))
     if abs(from_formulas - summary["test_error_pct"]) > 1e-9:
@@ -50,4 +56,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1] not in CONFIGS):
+        sys.exit(f"usage: python experiments/reproduce.py [{'|'.join(CONFIGS)}]")
+    sys.exit(main(*sys.argv[1:]))

@@ -10,7 +10,12 @@ much as most factors, so every option of a contested factor runs with seeds 0 an
 
 The chosen combination is then run as a whole (seeds 0 and 1) and its validation error is
 recorded with the choice in results/validation/choice.json; config.py's defaults must match it
-(tests/test_config.py).  Usage: make validate
+(tests/test_config.py).
+
+The modern LeNet-5's settings that the tutorials leave open (batch 64 or 256, He or Glorot
+initialisation, inputs in [0, 1] or standardised) are settled the same way, from config.MODERN,
+in float32, into results/validation/modern/ (config.MODERN must match its choice.json).
+Usage: make validate
 """
 
 import csv
@@ -19,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lecun98.config import Config
+from lecun98.config import MODERN, Config
 from lecun98.runner import run_many
 from lecun98.train import read_metrics
 
@@ -39,6 +44,12 @@ FACTORS = {
 }
 COMMON = dict(validation=10_000, train_size=50_000, evaluate_train=False, threads=1)
 SINGLE_SEED = {"subsampling", "init_exponent"}  # options that differ by whole points
+MODERN_BASELINE = dict(MODERN, dtype="float32")
+MODERN_FACTORS = {
+    "batch": {"batch=64": {}, "batch=256": dict(batch=256)},
+    "init": {"init=he": {}, "init=glorot": dict(init="glorot")},
+    "input": {"input=unit": {}, "input=standard": dict(input="standard")},
+}
 
 
 def run_name(change: dict, seed: int) -> str:
@@ -46,28 +57,29 @@ def run_name(change: dict, seed: int) -> str:
     return name + (f"-seed={seed}" if seed else "")
 
 
-def seeds(factor: str) -> tuple[int, ...]:
-    return (0,) if factor in SINGLE_SEED else (0, 1)
+def settle(root: Path, baseline: dict, factors: dict, single_seed=()) -> dict:
+    """Run every option (seeds 0 and 1, or 0 only), choose by the rule above, confirm the chosen
+    combination, write sweep.csv and choice.json into root; return the choice."""
 
+    def seeds(factor: str) -> tuple[int, ...]:
+        return (0,) if factor in single_seed else (0, 1)
 
-def score(name: str) -> tuple[float, float]:
-    errors = [r["eval_error_pct"] for r in read_metrics(ROOT / name)]
-    return float(np.mean(errors[-5:])), errors[-1]
+    def score(name: str) -> tuple[float, float]:
+        errors = [r["eval_error_pct"] for r in read_metrics(root / name)]
+        return float(np.mean(errors[-5:])), errors[-1]
 
-
-def main() -> None:
     runs = {}
-    for factor, options in FACTORS.items():
+    for factor, options in factors.items():
         for change in options.values():
             for seed in seeds(factor):
                 runs[run_name(change, seed)] = Config.from_dict(
-                    {**BASELINE, **COMMON, **change, "seed": seed})
-    run_many(runs, ROOT, jobs=2)
+                    {**baseline, **COMMON, **change, "seed": seed})
+    run_many(runs, root, jobs=2)
 
     pairs = {n[: -len("-seed=1")] for n in runs if n.endswith("-seed=1")}
     noise = float(np.mean([abs(score(n)[0] - score(n + "-seed=1")[0]) for n in sorted(pairs)]))
     rows, choice = [], {}
-    for factor, options in FACTORS.items():
+    for factor, options in factors.items():
         means = {}
         for label, change in options.items():
             per_seed = {s: score(run_name(change, s)) for s in seeds(factor)}
@@ -81,27 +93,33 @@ def main() -> None:
         best = min(means, key=means.get)
         if means[baseline] - means[best] <= noise:
             best = baseline
-        choice[factor] = options[best].get(factor, BASELINE[factor])
+        choice[factor] = options[best].get(factor, baseline[factor])
     # the chosen combination, validated as a whole (the factors were moved one at a time)
     confirm = {run_name({}, s).replace("baseline", "chosen"): Config.from_dict(
-        {**BASELINE, **COMMON, **choice, "seed": s}) for s in (0, 1)}
-    run_many(confirm, ROOT, jobs=2)
+        {**baseline, **COMMON, **choice, "seed": s}) for s in (0, 1)}
+    run_many(confirm, root, jobs=2)
     chosen_score = float(np.mean([score(n)[0] for n in confirm]))
     fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
                     if k in rows[0] else 99)
-    with (ROOT / "sweep.csv").open("w", newline="") as f:
+    with (root / "sweep.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
-    (ROOT / "choice.json").write_text(json.dumps({
+    (root / "choice.json").write_text(json.dumps({
         "rule": "lowest mean validation error over passes 16-20 and over seeds, one factor at "
                 "a time; an option replaces the baseline only if it beats it by more than the "
                 "seed noise (mean |seed 0 - seed 1| over all pairs)",
-        "seed_noise_pct": round(noise, 4), "baseline": BASELINE, "chosen": choice,
+        "seed_noise_pct": round(noise, 4), "baseline": baseline, "chosen": choice,
         "chosen_validation_error_pct_last5": round(chosen_score, 4),
         "chosen_runs": sorted(confirm)}, indent=2)
         + "\n")
     print(json.dumps(choice, indent=2))
+    return choice
+
+
+def main() -> None:
+    settle(ROOT, BASELINE, FACTORS, SINGLE_SEED)
+    settle(ROOT / "modern", MODERN_BASELINE, MODERN_FACTORS)
 
 
 if __name__ == "__main__":

@@ -66,11 +66,12 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from lecun98 import checkpoint, data, model
-    from lecun98.config import SUBSAMPLING
 
-    params, subsampling = checkpoint.load(args.checkpoint)
-    images, labels = data.load_mnist("test", args.data_dir)
-    classes, _ = model.predict(params, images, SUBSAMPLING[subsampling], args.threads)
+    params, config, (background, foreground) = checkpoint.load(args.checkpoint)
+    raw, labels = data.load_mnist_raw("test", args.data_dir)
+    labels = labels.astype(np.int64)
+    images = data.normalise(raw, background=background, foreground=foreground)
+    classes, _ = model.predict(params, images, config, args.threads)
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (labels, classes), 1)
     errors = int((classes != labels).sum())

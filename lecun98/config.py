@@ -12,10 +12,27 @@ from pathlib import Path
 from lecun98 import paper
 from lecun98.errors import Lecun98Error
 
-LOSSES = ("map", "mle")
+LOSSES = {"rbf": ("map", "mle"), "softmax": ("ce",)}  # by output layer
 SUBSAMPLING = {"sum": 1.0, "mean": 0.25}
 BIAS_INITS = ("zero", "uniform")
 DTYPES = ("float64", "float32")
+ACTIVATIONS = ("tanh", "relu", "logistic")
+POOLINGS = ("trainable", "average", "max")
+C3_KINDS = ("table", "full")
+OUTPUTS = ("rbf", "softmax")
+OPTIMISERS = ("sdlm", "sgd", "adam")
+INPUTS = ("paper", "unit", "standard")
+INITS = ("paper", "glorot", "he")
+# Adam's constants (Kingma & Ba 2015, the tutorials' defaults); its rate is Config.lr
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+
+# The modern LeNet-5 of the tutorials: every component replaced; the rest of Config as 1998.
+# `batch`: 64 or 256 in the tutorials; chosen on the validation split (results/validation/).
+MODERN = {
+    "activation": "relu", "pooling": "max", "c3": "full", "output": "softmax", "loss": "ce",
+    "optimiser": "adam", "batch": 64, "lr": 1e-3, "input": "unit", "init": "he",
+    "bias_init": "zero",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +42,29 @@ class Config:
     eta: tuple[float, ...] = tuple(paper.eta_schedule())  # per pass, Section III-B
     mu: float = paper.SDLM_MU
     hessian_patterns: int = paper.HESSIAN_PATTERNS
+    # --- components: the defaults are the 1998 LeNet-5; MODERN above swaps every one ---
+    # "tanh" A tanh(S a) (eq. 6), "relu", or "logistic" 1 / (1 + e^-a), in every layer C1..F6
+    activation: str = "tanh"
+    # S2, S4: "trainable" (Section II-B: 2x2 block times one coefficient per map, plus a bias,
+    # then the activation), "average" or "max" (no parameters, no activation)
+    pooling: str = "trainable"
+    c3: str = "table"  # "table" (Table I, 60 of the 96 S2-C3 map pairs) or "full"
+    # "rbf": distances to the fixed Fig. 3 prototypes, eq. (7), class = argmin; "softmax": a
+    # trained 84 -> 10 layer of logits, class = argmax
+    output: str = "rbf"
+    # "sdlm" (Appendix C) or "sgd" (the same per-pattern passes and eta schedule, steps eta/mu:
+    # SDLM without the curvature), or "adam" on mini-batches of `batch` at rate `lr`
+    optimiser: str = "sdlm"
+    batch: int = 1  # patterns per update: 1 for sdlm and sgd
+    lr: float = 1e-3  # Adam's rate
+    # "paper": [-0.1, 1.175] (Section II-B); "unit": [0, 1]; "standard": [0, 1] shifted and
+    # scaled to mean 0, variance 1 over the training images (padding included)
+    input: str = "paper"
+    # weights uniform in +-bound: "paper" 2.4 / F_i ** init_exponent (Appendix A), "glorot"
+    # sqrt(6 / (F_in + F_out)), "he" sqrt(6 / F_in); biases per bias_init
+    init: str = "paper"
     # ASSUMPTION(loss): Eq. (9), the MAP criterion, is the one the MNIST results used.
+    # "map" or "mle" with the RBF output, "ce" (cross-entropy) with softmax.
     loss: str = "map"
     # ASSUMPTION(j): the constant of Eq. (9); chosen on the validation split
     # (results/validation/), never on the test set.
@@ -46,7 +85,9 @@ class Config:
     # When > 0, hold out the LAST `validation` training images and report the error on them
     # instead of on the test set (how open choices are settled).
     validation: int = 0
-    threads: int = 2  # evaluation threads
+    # threads for evaluation, and slices of each mini-batch run in parallel (Adam): the batch's
+    # gradient is summed slice by slice, so Adam's bits depend on this number
+    threads: int = 2
     # Arithmetic of parameters, activations and steps: "float64" (the reference results) or
     # "float32" (about twice as fast, make bench; its accuracy over seeds: make seeds, README).
     dtype: str = "float64"
@@ -55,8 +96,20 @@ class Config:
 
     def __post_init__(self):
         problems = []
-        if self.loss not in LOSSES:
-            problems.append(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        for name, allowed in (("activation", ACTIVATIONS), ("pooling", POOLINGS),
+                              ("c3", C3_KINDS), ("output", OUTPUTS), ("optimiser", OPTIMISERS),
+                              ("input", INPUTS), ("init", INITS)):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.output in LOSSES and self.loss not in LOSSES[self.output]:
+            problems.append(f"the {self.output} output takes loss {' or '.join(LOSSES[self.output])}"
+                            f", got {self.loss!r}")
+        if self.optimiser in ("sdlm", "sgd") and self.batch != 1:
+            problems.append(f"{self.optimiser} updates after every pattern: batch must be 1")
+        if not 1 <= self.batch <= 60_000:
+            problems.append(f"batch must be in 1..60000, got {self.batch}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            problems.append(f"lr must be a positive number, got {self.lr}")
         if self.subsampling not in SUBSAMPLING:
             problems.append(f"subsampling must be 'sum' or 'mean', got {self.subsampling!r}")
         if self.bias_init not in BIAS_INITS:

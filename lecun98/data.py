@@ -138,6 +138,24 @@ def load_mnist_raw(
     return _cache[key]
 
 
+def input_levels(kind: str, train_images: np.ndarray) -> tuple[float, float]:
+    """(background, foreground) of Config.input: "paper" (-0.1, 1.175), Section II-B; "unit"
+    (0, 1); "standard": the [0, 1] levels shifted and scaled so the given (uint8, N x 28 x 28)
+    training images, padded to 32 x 32, have mean 0 and variance 1."""
+    if kind == "paper":
+        return BACKGROUND, FOREGROUND
+    if kind == "unit":
+        return 0.0, 1.0
+    if kind != "standard":
+        raise Lecun98Error(f"input must be 'paper', 'unit' or 'standard', got {kind!r}")
+    counts = np.bincount(np.asarray(train_images, np.uint8).ravel(), minlength=256)
+    counts[0] += len(train_images) * (IMAGE_SIZE**2 - MNIST_SIZE**2)  # the padding: zeros
+    level = np.arange(256) / 255.0
+    mean = counts @ level / counts.sum()
+    sd = np.sqrt(counts @ (level - mean) ** 2 / counts.sum())
+    return -mean / sd, (1.0 - mean) / sd
+
+
 def normalise(
     images: np.ndarray,
     *,

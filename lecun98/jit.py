@@ -3,7 +3,7 @@
 - cache: compiled machine code is kept so later runs start in about a second. Numba keys a
   cached function on its own file only, so a caller would keep running an edited callee's old
   code; the cache folder is therefore named by a hash of the whole package's source
-  (.numba_cache/<hash>/ at the top of the repository). NUMBA_CACHE_DIR overrides it.
+  (.numba_cache/<hash>/ at the top of the repository; $NUMBA_CACHE_DIR/<hash>/ when set).
 - fastmath: reassociation, contraction and reciprocal tricks, so reductions vectorise; NOT
   nnan/ninf, so NaN and infinity checks keep working. Results are the same bits run after run
   on one machine; a different CPU may round differently in the last place.
@@ -39,8 +39,10 @@ def _source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-if not os.environ.get("NUMBA_CACHE_DIR"):  # read before any kernel below is decorated
-    numba.config.CACHE_DIR = str(_PACKAGE.parent / ".numba_cache" / _source_hash())
+# read before any kernel below is decorated; NUMBA_CACHE_DIR moves the folder, and gets the hash
+# subfolder too (without it, an edited callee's old code would run: see above)
+numba.config.CACHE_DIR = str(Path(os.environ.get("NUMBA_CACHE_DIR") or _PACKAGE.parent / ".numba_cache")
+                             / _source_hash())
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
 _OPTIONS = dict(cache=True, fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline="always")

@@ -1,6 +1,8 @@
 """LeNet-5 at the Python level: counts checked against the paper, initialisation, prediction.
 
-The per-pattern mathematics is in network.py (compiled); this module is what a user holds.
+The per-pattern mathematics is in network.py (compiled); this module is what a user holds. A
+Config names the architecture (its component flags); the parameters are a flat vector in
+that architecture's layout.Layout.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +13,7 @@ from lecun98 import layout as L
 from lecun98 import paper
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
+from lecun98.network import make_arch
 from lecun98.sdlm import predict_into
 
 
@@ -46,15 +49,24 @@ check_counts()
 
 
 def init_params(config: Config, rng: np.random.Generator) -> np.ndarray:
-    """Appendix A: every weight uniform in +-2.4 / F_i ** init_exponent, F_i its unit's fan-in.
+    """Every parameter uniform in +-bound, float64 in the config's Layout. Appendix A (init
+    "paper"): bound 2.4 / F_i ** init_exponent, F_i the fan-in of the parameter's unit; Glorot:
+    sqrt(6 / (F_in + F_out)); He: sqrt(6 / F_in). Biases get their unit's bound, or zero.
 
     ASSUMPTION(init) and ASSUMPTION(bias-init): see config.py and README.md."""
-    bound = paper.INIT_SCALE / L.fan_in() ** config.init_exponent
-    params = rng.uniform(-1.0, 1.0, L.N_PARAMS) * bound
+    layout = L.Layout.of(config)
+    fan_in = layout.fan_in()
+    if config.init == "paper":
+        bound = paper.INIT_SCALE / fan_in ** config.init_exponent
+    elif config.init == "glorot":
+        bound = np.sqrt(6.0 / (fan_in + layout.fan_out()))
+    else:
+        bound = np.sqrt(6.0 / fan_in)
+    params = rng.uniform(-1.0, 1.0, layout.n_params) * bound
     if config.bias_init == "zero":
-        for name in L.SHAPES:
+        for name in layout.shapes:
             if name.endswith(".bias"):
-                L.view(params, name)[...] = 0.0
+                layout.view(params, name)[...] = 0.0
     return params
 
 
@@ -75,24 +87,28 @@ def check_images(images: np.ndarray, dtype=np.float64) -> np.ndarray:
     return np.ascontiguousarray(images, dtype=dtype)
 
 
-def check_params(params: np.ndarray) -> np.ndarray:
+def check_params(params: np.ndarray, config: Config) -> np.ndarray:
     params = np.asarray(params)
-    if params.shape != (L.N_PARAMS,) or params.dtype not in FLOATS:
-        raise Lecun98Error(f"parameters must be float64 or float32 of shape ({L.N_PARAMS},)")
+    n = L.Layout.of(config).n_params
+    if params.shape != (n,) or params.dtype not in FLOATS:
+        raise Lecun98Error(f"parameters of this architecture must be float64 or float32 of shape "
+                           f"({n},), got {params.dtype} {params.shape}")
     if not np.isfinite(params).all():
         raise Lecun98Error("parameters contain NaN or infinity")
     return np.ascontiguousarray(params)
 
 
-def predict(params: np.ndarray, images: np.ndarray, scale: float, threads: int = 2):
-    """(classes (N,), RBF outputs y (N, 10)) for normalised images (N, 32, 32)."""
-    params = check_params(params)
+def predict(params: np.ndarray, images: np.ndarray, config: Config = Config(), threads: int = 2):
+    """(classes (N,), outputs y (N, 10): RBF distances or logits) for normalised images
+    (N, 32, 32), with the architecture of `config`."""
+    params = check_params(params, config)
     images = check_images(images, params.dtype)
+    arch = make_arch(config, params.dtype)
     n = images.shape[0]
     y = np.empty((n, paper.N_CLASSES), params.dtype)
     classes = np.empty(n, dtype=np.int64)
     bounds = np.linspace(0, n, max(1, min(threads, n)) + 1).astype(int)
-    jobs = [(params, images[a:b], scale, y[a:b], classes[a:b]) for a, b in zip(bounds, bounds[1:])]
+    jobs = [(params, images[a:b], arch, y[a:b], classes[a:b]) for a, b in zip(bounds, bounds[1:])]
     if len(jobs) == 1:
         predict_into(*jobs[0])
     else:  # the kernel releases the GIL: plain threads run it in parallel
@@ -101,6 +117,6 @@ def predict(params: np.ndarray, images: np.ndarray, scale: float, threads: int =
     return classes, y
 
 
-def error_pct(params, images, labels, scale, threads=2) -> float:
-    classes, _ = predict(params, images, scale, threads)
+def error_pct(params, images, labels, config: Config = Config(), threads=2) -> float:
+    classes, _ = predict(params, images, config, threads)
     return float(100.0 * np.mean(classes != labels))

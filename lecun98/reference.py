@@ -4,30 +4,48 @@ Float64, natural (C, H, W) layout, no Numba. Three levels, each checked against 
 tests/test_reference.py:
 
 1. per-layer fprop / bprop / bbprop triples (checked by finite differences and scipy);
-2. the whole network on the flat 60,000-parameter vector of layout.py, built from (1);
-3. `ConnectionGraph`: each of the paper's 340,908 connections as one explicit
+2. the whole network of any config.Config (its activation, pooling, c3, output and loss flags)
+   on the flat parameter vector of layout.Layout.of(config), built from (1);
+3. `ConnectionGraph`: each of the 1998 network's 340,908 connections as one explicit
    (src unit, dst unit, parameter, multiplier) row, with forward, gradient and Eqs. (23)-(27)
    done by np.add.at over the rows. It shares nothing with (1)-(2) but `squash` and the loss.
 
 Conventions (binding on the fast kernels too):
-  squash       x = f(a) = A tanh(S a); f'(a) = (S/A) (A^2 - x^2), written from the output x. eq. (6)
-  convolution  cross-correlation over Table I links, valid:
+  activation   in C1, C3, C5, F6, and in S2/S4 only when pooling is "trainable"; each f'
+               is written from the output x:
+               "tanh"     x = A tanh(S a), f' = (S/A) (A^2 - x^2). eq. (6)
+               "logistic" x = 1 / (1 + e^-a), f' = x (1 - x)
+               "relu"     x = max(a, 0), f' = [x > 0] (0 at a = 0)
+  convolution  cross-correlation over links, valid:
                a[o,i,j] = b[o] + sum_{l: out[l]=o} sum_{u,v} w[l,u,v] x[in[l], i+u, j+v].
-               C1 is the same with 6 links that all read input map 0.
-  subsampling  s = sum of each non-overlapping 2x2 block; a = coef * scale * s + bias, with
-               scale = 1 ("sum", Section II-B) or 0.25 ("mean", Section II-A).
+               C1 is the same with 6 links that all read input map 0. C3's links: Table I
+               ("table", 60) or all 96 (S2, C3) map pairs ("full"), both in the order of
+               np.nonzero(table.T), grouped by C3 map (layout.Layout.c3_link_out/_in).
+  pooling      S2, S4 over non-overlapping 2x2 blocks, s = block sum:
+               "trainable" a = coef * scale * s + bias, x = f(a), with scale = 1 ("sum",
+                           Section II-B) or 0.25 ("mean", Section II-A): config.scale;
+               "average"   a = 0.25 s, x = a (no parameters, no activation);
+               "max"       a = the block's maximum, x = a; the gradient goes to that maximum,
+                           ties to the first in row-major order (0,0), (0,1), (1,0), (1,1): a
+                           later element wins only if strictly greater.
   full         a = W x + b. C5 reads the 400 S4 outputs flattened in (c, i, j) C-order.
-  every layer C1..F6 applies f after its affine part.
-  RBF          y_i = sum_j (x6_j - P_ij)^2, P = paper.RBF_PROTOTYPES; class = argmin_i y_i. eq. (7)
-  losses       "mle": E = y_D (eq. 8); "map": E = y_D + log(e^-j + sum_i e^-y_i) (eq. 9).
-  second derivatives, Appendix C as the paper computes them: the F6 outputs get the constant
-               h_x6 = output_d2 (2 = d^2 y_D / d x6_j^2); then backwards h_a = f'(a)^2 h_x
-               (eq. 27, f'' dropped, so h >= 0), h_x[src] += u^2 h_a[dst], and a parameter w
-               gets h_w = sum over the connections sharing w of h_a[dst] * (input)^2 (eqs. 23,
-               25), input = x_src for weights, 1 for biases. A subsampling coefficient enters
-               each of its 4 connections as u = coef * scale, so its input is scale * x_src and
-               h_coef = sum h_a scale^2 x_src^2 over units and their 4 inputs (not scale^2 s^2).
-               Hence every bbprop below is its bprop applied to squared weights and inputs.
+  output       "rbf": y_i = sum_j (x6_j - P_ij)^2, P = paper.RBF_PROTOTYPES, class argmin_i y_i
+               (eq. 7); losses "mle": E = y_D (eq. 8), "map": E = y_D + log(e^-j + sum_i
+               e^-y_i) (eq. 9). "softmax": logits y = out.weight @ x6 + out.bias, class
+               argmax_i y_i; loss "ce": E = -y_D + log sum_i e^y_i.
+  second derivatives, Appendix C as the paper computes them: backwards h_a = f'(a)^2 h_x
+               (eq. 27, f'' dropped, so h >= 0; relu: [x > 0] h_x), h_x[src] += u^2 h_a[dst],
+               and a parameter w gets h_w = sum over the connections sharing w of h_a[dst] *
+               (input)^2 (eqs. 23, 25), input = x_src for weights, 1 for biases. Hence every
+               bbprop below is its bprop applied to squared weights and inputs: average
+               pooling spreads 0.0625 h_a to its 4 inputs, max pooling passes h_a to the
+               maximum. A subsampling coefficient enters each of its 4 connections as
+               u = coef * scale, so its input is scale * x_src and h_coef = sum h_a scale^2
+               x_src^2 over units and their 4 inputs (not scale^2 s^2).
+               Where it starts: "rbf": the F6 outputs get the constant h_x6 = output_d2
+               (2 = d^2 y_D / d x6_j^2); "softmax": the logits get h_y = p_i (1 - p_i),
+               p = softmax(y), the diagonal of CE's Hessian in y, and the OUT layer's full
+               bbprop gives h_out.weight = h_y x6^2, h_out.bias = h_y, h_x6 = (W^2)^T h_y.
 """
 
 from typing import NamedTuple
@@ -35,15 +53,17 @@ from typing import NamedTuple
 import numpy as np
 
 from lecun98 import layout, paper
+from lecun98.config import Config
 
 A, S = paper.SQUASH_A, paper.SQUASH_S
 P = paper.RBF_PROTOTYPES  # (10, 84) of +-1
 C1_LINK_OUT = np.arange(paper.C1_MAPS, dtype=np.int64)  # C1: map o reads input map 0
 C1_LINK_IN = np.zeros(paper.C1_MAPS, dtype=np.int64)
-LOSSES = ("mle", "map")
+LOSSES = ("mle", "map", "ce")
+LENET5 = Config()  # the 1998 network: tanh, trainable pooling, Table I, RBF output
 
 
-# --- Squashing function ----------------------------------------------------------------------
+# --- Activation functions ----------------------------------------------------------------------
 def squash(a: np.ndarray) -> np.ndarray:
     return A * np.tanh(S * a)  # eq. (6)
 
@@ -51,6 +71,30 @@ def squash(a: np.ndarray) -> np.ndarray:
 def squash_deriv_from_output(x: np.ndarray) -> np.ndarray:
     """f'(a) from x = f(a): A S (1 - tanh^2) = (S/A)(A^2 - x^2)."""
     return (S / A) * (A * A - x * x)
+
+
+def logistic(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-a), as e^-log(1 + e^-a): no overflow for large -a."""
+    return np.exp(-np.logaddexp(0.0, -a))
+
+
+def logistic_deriv_from_output(x: np.ndarray) -> np.ndarray:
+    return x * (1.0 - x)
+
+
+def relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0.0)
+
+
+def relu_deriv_from_output(x: np.ndarray) -> np.ndarray:
+    return (x > 0.0).astype(np.float64)  # 0 at a = 0
+
+
+ACTIVATIONS = {  # config.activation -> (f, f' from the output)
+    "tanh": (squash, squash_deriv_from_output),
+    "logistic": (logistic, logistic_deriv_from_output),
+    "relu": (relu, relu_deriv_from_output),
+}
 
 
 # --- Convolution over a link table (C1, C3) -----------------------------------------------------
@@ -86,13 +130,24 @@ def conv_bbprop(x, w, link_out, link_in, ha):
     return conv_bprop(x * x, w * w, link_out, link_in, ha)
 
 
-# --- 2x2 subsampling (S2, S4) -------------------------------------------------------------------
-def _block_sum(x):
-    # x (C, H, W), H and W even -> (C, H/2, W/2)
+# --- 2x2 pooling (S2, S4) ---------------------------------------------------------------------
+def _blocks(x):
+    # x (C, H, W), H and W even -> (C, H/2, W/2, 4), the last axis (0,0), (0,1), (1,0), (1,1)
     c, h, w = x.shape
     if h % 2 or w % 2:
-        raise ValueError(f"subsampling needs even map sizes, got {h}x{w}")
-    return x.reshape(c, h // 2, 2, w // 2, 2).sum(axis=(2, 4))
+        raise ValueError(f"pooling needs even map sizes, got {h}x{w}")
+    return x.reshape(c, h // 2, 2, w // 2, 2).transpose(0, 1, 3, 2, 4).reshape(c, h // 2, w // 2, 4)
+
+
+def _unblocks(b):
+    # b (C, h, w, 4) -> (C, 2h, 2w), the inverse of _blocks
+    c, h, w, _ = b.shape
+    return b.reshape(c, h, w, 2, 2).transpose(0, 1, 3, 2, 4).reshape(c, 2 * h, 2 * w)
+
+
+def _block_sum(x):
+    # x (C, H, W) -> (C, H/2, W/2)
+    return _blocks(x).sum(axis=3)
 
 
 def _upsample(g):
@@ -123,7 +178,41 @@ def subsample_bbprop(x, coef, scale, ha):
     return subsample_bprop(x * x, coef * coef, scale * scale, ha)
 
 
-# --- Full connection (C5, F6) -------------------------------------------------------------------
+def average_fprop(x):
+    # x (C, H, W) -> a (C, H/2, W/2): the mean of each 2x2 block, no parameters
+    return 0.25 * _block_sum(x)
+
+
+def average_bprop(ga):
+    # ga (C, h, w) -> gx (C, 2h, 2w)
+    return 0.25 * _upsample(ga)
+
+
+def average_bbprop(ha):
+    # ha (C, h, w) -> hx (C, 2h, 2w): u = 0.25 on each connection, u^2 = 0.0625
+    return 0.0625 * _upsample(ha)
+
+
+def maxpool_fprop(x):
+    """a = the maximum of each 2x2 block; arg = its position 0..3 = 2 di + dj in the block.
+
+    np.argmax returns the first maximum: ties go to the earliest in row-major order."""
+    # x (C, H, W) -> a (C, H/2, W/2), arg (C, H/2, W/2) int64
+    b = _blocks(x)
+    arg = np.argmax(b, axis=3)
+    return np.take_along_axis(b, arg[..., None], axis=3)[..., 0], arg
+
+
+def maxpool_bprop(arg, ga):
+    # arg, ga (C, h, w) -> gx (C, 2h, 2w): each ga on its block's maximum, 0 elsewhere
+    return _unblocks((arg[..., None] == np.arange(4)) * ga[..., None])
+
+
+def maxpool_bbprop(arg, ha):
+    return maxpool_bprop(arg, ha)  # the one connection that matters has u = 1 = u^2
+
+
+# --- Full connection (C5, F6, the softmax's OUT) -------------------------------------------------
 def full_fprop(x, w, b):
     # x (N,), w (M, N), b (M,) -> a (M,)
     return w @ x + b
@@ -139,7 +228,7 @@ def full_bbprop(x, w, ha):
     return full_bprop(x * x, w * w, ha)
 
 
-# --- Euclidean RBF output and the losses (Section II-C) ------------------------------------------
+# --- Output layers and the losses (Section II-C; the softmax's cross-entropy) --------------------
 def rbf_fprop(x, prototypes):
     # x (84,), prototypes (10, 84) -> y (10,)
     return np.sum((x[None, :] - prototypes) ** 2, axis=1)  # eq. (7)
@@ -150,6 +239,17 @@ def rbf_bprop(x, prototypes, gy):
     return 2.0 * (gy @ (x[None, :] - prototypes))
 
 
+def softmax(y):
+    e = np.exp(y - y.max())  # shift: no overflow
+    return e / e.sum()
+
+
+def softmax_curvature(y):
+    """p_i (1 - p_i), p = softmax(y): the diagonal of d2 CE / dy2 (its off-diagonal is -p p^T)."""
+    p = softmax(y)
+    return p * (1.0 - p)
+
+
 def _check_loss(y, label, kind):
     if kind not in LOSSES:
         raise ValueError(f"loss kind must be one of {LOSSES}, got {kind!r}")
@@ -158,130 +258,220 @@ def _check_loss(y, label, kind):
 
 
 def loss(y, label, kind="map", j=1.0):
-    """E for one pattern: y_D (eq. 8) or y_D + log(e^-j + sum_i e^-y_i) (eq. 9)."""
+    """E for one pattern: y_D (eq. 8), y_D + log(e^-j + sum_i e^-y_i) (eq. 9), or for logits y
+    the cross-entropy -y_D + log sum_i e^y_i ("ce")."""
     _check_loss(y, label, kind)
     if kind == "mle":
         return float(y[label])  # eq. (8)
-    m = min(j, y.min())  # shift so every exponent is <= 0 and one is 0
+    if kind == "ce":
+        m = y.max()  # shift so every exponent is <= 0 and one is 0
+        return float(m - y[label] + np.log(np.sum(np.exp(y - m))))
+    m = min(j, y.min())
     return float(y[label] - m + np.log(np.exp(m - j) + np.sum(np.exp(m - y))))  # eq. (9)
 
 
 def loss_grad(y, label, kind="map", j=1.0):
-    """dE/dy_i = [i == D] - e^-y_i / (e^-j + sum_k e^-y_k) (map), [i == D] (mle)."""
+    """dE/dy_i = [i == D] (mle), [i == D] - e^-y_i / (e^-j + sum_k e^-y_k) (map), or
+    softmax(y)_i - [i == D] (ce)."""
     _check_loss(y, label, kind)
-    gy = np.zeros(len(y))
-    gy[label] = 1.0
+    onehot = np.zeros(len(y))
+    onehot[label] = 1.0
+    if kind == "ce":
+        return softmax(y) - onehot
     if kind == "map":
         m = min(j, y.min())
         e = np.exp(m - y)
-        gy -= e / (np.exp(m - j) + e.sum())
-    return gy
+        return onehot - e / (np.exp(m - j) + e.sum())
+    return onehot
 
 
-# --- The whole network on the flat parameter vector ----------------------------------------------
-def _check(params, image):
-    if params.shape != (layout.N_PARAMS,):
-        raise ValueError(f"params must have shape ({layout.N_PARAMS},), got {params.shape}")
+# --- The whole network of a Config on its flat parameter vector ----------------------------------
+def _check(params, image, config):
+    lay = layout.Layout.of(config)
+    if params.shape != (lay.n_params,):
+        raise ValueError(f"params must have shape ({lay.n_params},) for pooling {config.pooling!r}"
+                         f", c3 {config.c3!r}, output {config.output!r}; got {params.shape}")
     if image.shape != (paper.IMAGE_SIZE, paper.IMAGE_SIZE):
         raise ValueError(f"image must be {paper.IMAGE_SIZE}x{paper.IMAGE_SIZE}, got {image.shape}")
+    return lay
 
 
-def forward(params, image, scale=1.0):
-    """Every activation of one pattern: x0..x6, a1..a6, the subsampling sums sum2/sum4, y."""
+def _pool_fprop(x, p, n, config):
+    """S2 (n = 2) or S4 (n = 4): a{n}, x{n} and the block sums sum{n} or maxima arg{n}."""
+    if config.pooling == "max":
+        a, arg = maxpool_fprop(x)
+        return {f"a{n}": a, f"x{n}": a, f"arg{n}": arg}
+    if config.pooling == "average":
+        a = average_fprop(x)
+        return {f"a{n}": a, f"x{n}": a, f"sum{n}": 4.0 * a}  # 4 * (0.25 s) = s exactly
+    a, s = subsample_fprop(x, p[f"s{n}.coef"], p[f"s{n}.bias"], config.scale)
+    return {f"a{n}": a, f"x{n}": ACTIVATIONS[config.activation][0](a), f"sum{n}": s}
+
+
+def forward(params, image, config=LENET5):
+    """Every activation of one pattern: x0..x6, a1..a6, y (RBF distances or logits), and for
+    S2/S4 the block sums sum2/sum4 (trainable, average) or the maxima's positions arg2/arg4."""
     params = np.asarray(params, dtype=np.float64)
-    _check(params, image)
-    p = layout.views(params)
-    x0 = np.asarray(image, dtype=np.float64)[None]  # (1, 32, 32)
-    a1 = conv_fprop(x0, p["c1.weight"], p["c1.bias"], C1_LINK_OUT, C1_LINK_IN)  # (6, 28, 28)
-    x1 = squash(a1)
-    a2, sum2 = subsample_fprop(x1, p["s2.coef"], p["s2.bias"], scale)  # (6, 14, 14)
-    x2 = squash(a2)
-    a3 = conv_fprop(x2, p["c3.weight"], p["c3.bias"], layout.C3_LINK_OUT, layout.C3_LINK_IN)
-    x3 = squash(a3)  # (16, 10, 10), Table I
-    a4, sum4 = subsample_fprop(x3, p["s4.coef"], p["s4.bias"], scale)  # (16, 5, 5)
-    x4 = squash(a4)
-    a5 = full_fprop(x4.reshape(-1), p["c5.weight"], p["c5.bias"])  # (120,), C-order (c, i, j)
-    x5 = squash(a5)
-    a6 = full_fprop(x5, p["f6.weight"], p["f6.bias"])  # (84,)
-    x6 = squash(a6)
-    y = rbf_fprop(x6, P)  # (10,)
-    return dict(x0=x0, a1=a1, x1=x1, sum2=sum2, a2=a2, x2=x2, a3=a3, x3=x3, sum4=sum4, a4=a4,
-                x4=x4, a5=a5, x5=x5, a6=a6, x6=x6, y=y)
-
-
-def _sweep_back(params, act, g_x6, scale, second):
-    """From d(.)/dx6 to every parameter: bprop (second=False) or bbprop with f'^2 (eq. 27)."""
-    if second:
-        conv_b, sub_b, full_b = conv_bbprop, subsample_bbprop, full_bbprop
-        fprime = lambda x: squash_deriv_from_output(x) ** 2  # noqa: E731
+    lay = _check(params, image, config)
+    p = lay.views(params)
+    f = ACTIVATIONS[config.activation][0]
+    act = {"x0": np.asarray(image, dtype=np.float64)[None]}  # (1, 32, 32)
+    act["a1"] = conv_fprop(act["x0"], p["c1.weight"], p["c1.bias"], C1_LINK_OUT, C1_LINK_IN)
+    act["x1"] = f(act["a1"])  # (6, 28, 28)
+    act.update(_pool_fprop(act["x1"], p, 2, config))  # (6, 14, 14)
+    act["a3"] = conv_fprop(act["x2"], p["c3.weight"], p["c3.bias"], lay.c3_link_out,
+                           lay.c3_link_in)
+    act["x3"] = f(act["a3"])  # (16, 10, 10), Table I or full
+    act.update(_pool_fprop(act["x3"], p, 4, config))  # (16, 5, 5)
+    act["a5"] = full_fprop(act["x4"].reshape(-1), p["c5.weight"], p["c5.bias"])  # C-order
+    act["x5"] = f(act["a5"])  # (120,)
+    act["a6"] = full_fprop(act["x5"], p["f6.weight"], p["f6.bias"])
+    act["x6"] = f(act["a6"])  # (84,)
+    if config.output == "rbf":
+        act["y"] = rbf_fprop(act["x6"], P)  # (10,) distances
     else:
-        conv_b, sub_b, full_b = conv_bprop, subsample_bprop, full_bprop
-        fprime = squash_deriv_from_output
-    p = layout.views(np.asarray(params, dtype=np.float64))
-    out = np.zeros(layout.N_PARAMS)
-    g = layout.views(out)
+        act["y"] = full_fprop(act["x6"], p["out.weight"], p["out.bias"])  # (10,) logits
+    return act
+
+
+def _output_back(params, act, g_y, config, second):
+    """OUTPUT backwards: d(.)/dy (or h_y) -> (d(.)/dx6 (or h_x6), flat vector holding the
+    out.* blocks of the softmax output, zero elsewhere)."""
+    lay = layout.Layout.of(config)
+    out = np.zeros(lay.n_params)
+    if config.output == "rbf":
+        if second:
+            raise ValueError("the RBF output's h_x6 is the constant output_d2, not bbprop of h_y")
+        return rbf_bprop(act["x6"], P, g_y), out
+    full_b = full_bbprop if second else full_bprop
+    w = lay.view(np.asarray(params, dtype=np.float64), "out.weight")
+    g_x6, lay.view(out, "out.weight")[...], lay.view(out, "out.bias")[...] = full_b(
+        act["x6"], w, g_y)
+    return g_x6, out
+
+
+def _pool_back(act, n, gx_out, p, g, config, second):
+    """S2 (n = 2) or S4 (n = 4) backwards: d(.)/dx{n} -> d(.)/dx{n-1}, writing s{n}.* into g."""
+    if config.pooling == "max":
+        return (maxpool_bbprop if second else maxpool_bprop)(act[f"arg{n}"], gx_out)
+    if config.pooling == "average":
+        return (average_bbprop if second else average_bprop)(gx_out)
+    ga = _fprime(config, second)(act[f"x{n}"]) * gx_out
+    sub_b = subsample_bbprop if second else subsample_bprop
+    gx_in, g[f"s{n}.coef"][...], g[f"s{n}.bias"][...] = sub_b(
+        act[f"x{n - 1}"], p[f"s{n}.coef"], config.scale, ga)
+    return gx_in
+
+
+def _fprime(config, second):
+    deriv = ACTIVATIONS[config.activation][1]
+    return (lambda x: deriv(x) ** 2) if second else deriv  # eq. (27) when second
+
+
+def _sweep_back(params, act, g_x6, config, second, out=None):
+    """From d(.)/dx6 to every parameter below OUTPUT: bprop, or bbprop with f'^2 (eq. 27).
+
+    Writes the blocks C1..F6 into `out` (a flat vector of the config's layout, zeros if None;
+    its out.* blocks are left as they are) and returns it."""
+    lay = layout.Layout.of(config)
+    conv_b, full_b = (conv_bbprop, full_bbprop) if second else (conv_bprop, full_bprop)
+    fprime = _fprime(config, second)
+    p = lay.views(np.asarray(params, dtype=np.float64))
+    out = np.zeros(lay.n_params) if out is None else out
+    g = lay.views(out)
     ga6 = fprime(act["x6"]) * g_x6  # (84,)
     gx5, g["f6.weight"][...], g["f6.bias"][...] = full_b(act["x5"], p["f6.weight"], ga6)
     ga5 = fprime(act["x5"]) * gx5  # (120,)
     gx4, g["c5.weight"][...], g["c5.bias"][...] = full_b(act["x4"].reshape(-1), p["c5.weight"], ga5)
-    ga4 = fprime(act["x4"]) * gx4.reshape(act["x4"].shape)  # (16, 5, 5)
-    gx3, g["s4.coef"][...], g["s4.bias"][...] = sub_b(act["x3"], p["s4.coef"], scale, ga4)
-    ga3 = fprime(act["x3"]) * gx3  # (16, 10, 10)
+    gx3 = _pool_back(act, 4, gx4.reshape(act["x4"].shape), p, g, config, second)  # (16, 10, 10)
+    ga3 = fprime(act["x3"]) * gx3
     gx2, g["c3.weight"][...], g["c3.bias"][...] = conv_b(
-        act["x2"], p["c3.weight"], layout.C3_LINK_OUT, layout.C3_LINK_IN, ga3)
-    ga2 = fprime(act["x2"]) * gx2  # (6, 14, 14)
-    gx1, g["s2.coef"][...], g["s2.bias"][...] = sub_b(act["x1"], p["s2.coef"], scale, ga2)
-    ga1 = fprime(act["x1"]) * gx1  # (6, 28, 28)
+        act["x2"], p["c3.weight"], lay.c3_link_out, lay.c3_link_in, ga3)
+    gx1 = _pool_back(act, 2, gx2, p, g, config, second)  # (6, 28, 28)
+    ga1 = fprime(act["x1"]) * gx1
     _, g["c1.weight"][...], g["c1.bias"][...] = conv_b(
         act["x0"], p["c1.weight"], C1_LINK_OUT, C1_LINK_IN, ga1)
     return out
 
 
-def backward(params, act, g_x6, scale=1.0):
-    """Flat gradient of any scalar whose derivative w.r.t. the 84 F6 outputs is g_x6."""
-    return _sweep_back(params, act, np.asarray(g_x6, dtype=np.float64), scale, second=False)
+def backward(params, act, g_x6, config=LENET5):
+    """Flat gradient of any scalar that depends on the parameters only through the 84 F6
+    outputs, with derivative g_x6 w.r.t. them (so the softmax's out.* blocks are 0)."""
+    return _sweep_back(params, act, np.asarray(g_x6, dtype=np.float64), config, second=False)
 
 
-def loss_and_grad(params, image, label, kind="map", j=1.0, scale=1.0):
-    """(E, dE/dparams) for one pattern; E is eq. (8) or eq. (9)."""
-    act = forward(params, image, scale)
-    gy = loss_grad(act["y"], label, kind, j)
-    return loss(act["y"], label, kind, j), backward(params, act, rbf_bprop(act["x6"], P, gy), scale)
+def loss_and_grad(params, image, label, config=LENET5):
+    """(E, dE/dparams) for one pattern; E is config.loss: eq. (8), eq. (9) with config.j, or
+    the softmax's cross-entropy."""
+    act = forward(params, image, config)
+    gy = loss_grad(act["y"], label, config.loss, config.j)
+    g_x6, grad = _output_back(params, act, gy, config, second=False)
+    return loss(act["y"], label, config.loss, config.j), _sweep_back(
+        params, act, g_x6, config, second=False, out=grad)
 
 
-def hessian_diag(params, image, scale=1.0, output_d2=2.0):
-    """Appendix C's diagonal second derivatives for one pattern, flat (60,000,); eqs. (23)-(27)."""
-    act = forward(params, image, scale)
-    # ASSUMPTION(output-curvature): h_x6 constant, 2 = d2 y_D / d x6_j^2 (exact for eq. 8)
-    h_x6 = np.full(paper.F6_UNITS, float(output_d2))
-    return _sweep_back(params, act, h_x6, scale, second=True)
+def hessian_diag(params, image, config=LENET5):
+    """Appendix C's diagonal second derivatives for one pattern, flat; eqs. (23)-(27).
+
+    ASSUMPTION(output-curvature): "rbf" starts from h_x6 = config.output_d2 (2 = d2 y_D / d
+    x6_j^2, exact for eq. 8; the MAP term's curvature is left out); "softmax" from the
+    diagonal of CE's Hessian in the logits, h_y = p (1 - p)."""
+    act = forward(params, image, config)
+    if config.output == "rbf":
+        h_x6, h = np.full(paper.F6_UNITS, float(config.output_d2)), None
+    else:
+        h_x6, h = _output_back(params, act, softmax_curvature(act["y"]), config, second=True)
+    return _sweep_back(params, act, h_x6, config, second=True, out=h)
 
 
-def gauss_newton_diag_exact(params, image, scale=1.0, output_d2=2.0):
-    """diag of the Gauss-Newton matrix J^T (output_d2 I) J, J = d x6 / d params (84, 60,000).
+def gauss_newton_diag_exact(params, image, config=LENET5):
+    """diag(J^T D J) for one pattern, by one backward pass per row of J:
 
-    Built from 84 backward passes, one per F6 unit. Eq. (27) equals this exactly for the F6 and
-    C5 parameters: each of them reaches each F6 output by a single path, so the cross terms Eq.
-    (27) drops are zero. Below C5 paths re-converge (through the 120 C5 units, and within
-    C3/S4 through shared kernels and overlapping windows), so hessian_diag is only a diagonal
-    approximation of this there. (For s2/s4.coef, Eq. (25) per connection also differs from
-    the exact scale^2 s^2 even on one path.)
+    "rbf":     J = d x6 / d params (84 rows), D = output_d2 I: the curvature hessian_diag
+               starts from at the F6 outputs.
+    "softmax": J = d y / d params (10 rows, y the logits), D = diag(p (1 - p)), p = softmax(y).
+               CE's exact Gauss-Newton matrix has D = diag(p) - p p^T; its off-diagonal
+               -p p^T is dropped here as bbprop drops it, so this is the matrix bbprop's
+               diagonal approximates.
+
+    hessian_diag equals this exactly on the blocks whose every parameter reaches each row's
+    output by a single path (so the cross terms eq. (27) drops are zero):
+      "rbf":     f6 (w_mk reaches x6_m only) and c5 (w_kq reaches x5_k, then each x6_m
+                 through the one weight W6_mk);
+      "softmax": out (w_im reaches y_i only) and f6 (w_mk reaches x6_m, then each y_i through
+                 W_im). c5 is not exact: w_kq reaches each logit through all 84 F6 units.
+    This holds for every activation, pooling and c3 (relu and max pooling only switch paths
+    off). Below them paths re-converge (through the C5/F6 units, shared kernels and
+    overlapping windows), so hessian_diag is only a diagonal approximation of this there.
+    (For s2/s4.coef, eq. (25) per connection also differs from the exact scale^2 s^2 even on
+    one path.)
     """
-    act = forward(params, image, scale)
-    h = np.zeros(layout.N_PARAMS)
-    for m in range(paper.F6_UNITS):
-        e_m = np.zeros(paper.F6_UNITS)
-        e_m[m] = 1.0
-        h += output_d2 * backward(params, act, e_m, scale) ** 2  # row m of J, squared
+    act = forward(params, image, config)
+    lay = layout.Layout.of(config)
+    h = np.zeros(lay.n_params)
+    if config.output == "rbf":
+        for m in range(paper.F6_UNITS):
+            e_m = np.zeros(paper.F6_UNITS)
+            e_m[m] = 1.0
+            h += config.output_d2 * backward(params, act, e_m, config) ** 2  # row m of J, squared
+        return h
+    d = softmax_curvature(act["y"])
+    for i in range(paper.N_CLASSES):
+        e_i = np.zeros(paper.N_CLASSES)
+        e_i[i] = 1.0
+        g_x6, row = _output_back(params, act, e_i, config, second=False)
+        h += d[i] * _sweep_back(params, act, g_x6, config, second=False, out=row) ** 2
     return h
 
 
-def predict(params, images, scale=1.0):
-    """argmin_i y_i for each of images (N, 32, 32) -> (N,) int64."""
+def predict(params, images, config=LENET5):
+    """The class of each of images (N, 32, 32) -> (N,) int64: argmin of the RBF distances, or
+    argmax of the softmax's logits."""
     images = np.asarray(images, dtype=np.float64)
     if images.ndim == 2:
         images = images[None]
-    return np.array([np.argmin(forward(params, im, scale)["y"]) for im in images], dtype=np.int64)
+    pick = np.argmin if config.output == "rbf" else np.argmax
+    return np.array([pick(forward(params, im, config)["y"]) for im in images], dtype=np.int64)
 
 
 # --- Brute force: every connection as one row --------------------------------------------------
@@ -317,7 +507,9 @@ def _cat(*parts):
 
 
 class ConnectionGraph:
-    """The network as an explicit list of its 340,908 connections (Section II-B counts).
+    """The 1998 network (tanh, trainable pooling at `scale`, Table I, RBF output) as an
+    explicit list of its 340,908 connections (Section II-B counts). Only that architecture:
+    the other components of config.py are checked at level (2).
 
     Units are numbered globally: input 0..1023, then C1, S2, C3, S4, C5, F6, OUTPUT units in
     C-order of UNIT_SHAPES, then one constant-1 unit `bias_unit` that feeds every bias.
@@ -396,7 +588,7 @@ class ConnectionGraph:
 
     def forward(self, params, image):
         """Unit values layer by layer: a[dst] += u * x[src] over every connection, x = f(a)."""
-        _check(params, image)
+        _check(params, image, LENET5)
         x, a = np.zeros(self.n_units), np.zeros(self.n_units)
         x[self.bias_unit] = 1.0
         x[self._layer("input")] = np.ravel(image)

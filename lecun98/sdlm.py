@@ -9,38 +9,38 @@ calls is Python (train.py).
 
 
 from lecun98.jit import kernel
-from lecun98.kernels.rbf import argmin, loss_fprop_bprop
-from lecun98.network import bbprop, bprop, fprop, new_workspace
+from lecun98.kernels.rbf import loss_fprop_bprop, predicted
+from lecun98.network import STEP, bbprop, bprop, fprop, new_workspace
 
 # progress: float64 (4,), shared with the Python thread that draws the progress bar
 DONE, ERRORS, LOSS_SUM, STOP = 0, 1, 2, 3
 
 
 @kernel
-def train_pass(params, eps, images, labels, order, scale, loss_kind, j, ws, progress):
-    # params, eps: (60000,) ; images: (N, 32, 32) ; labels: (N,) int ; order: (T,) int
+def train_pass(params, eps, images, labels, order, arch, ws, progress):
+    # params, eps: (n_params,) ; images: (N, 32, 32) ; labels: (N,) int ; order: (T,) int
     # Counts the on-the-fly training error (prediction before the pattern's own update).
     # Stops early, between two patterns, when progress[STOP] is set.
     for t in range(order.size):
         if progress[STOP] != 0.0:
             return
         n = order[t]
-        fprop(params, images[n], scale, ws)
-        e = loss_fprop_bprop(ws.y, labels[n], loss_kind, j, ws.gy)
-        if argmin(ws.y) != labels[n]:
+        fprop(params, images[n], arch, ws)
+        e = loss_fprop_bprop(ws.y, labels[n], arch.loss, arch.j, ws.gy)
+        if predicted(ws.y, arch.loss) != labels[n]:
             progress[ERRORS] += 1.0
         progress[LOSS_SUM] += e
-        bprop(params, images[n], scale, ws, eps, True)
+        bprop(params, images[n], arch, ws, eps, STEP)
         progress[DONE] = t + 1
 
 
 @kernel
-def estimate_hessian(params, images, sample, scale, output_d2, ws, h):
-    # h: (60000,) <- mean over the sampled patterns of the per-pattern diagonal
+def estimate_hessian(params, images, sample, arch, ws, h):
+    # h: (n_params,) <- mean over the sampled patterns of the per-pattern diagonal
     h[:] = 0.0
     for t in range(sample.size):
-        fprop(params, images[sample[t]], scale, ws)
-        bbprop(params, images[sample[t]], scale, output_d2, ws)
+        fprop(params, images[sample[t]], arch, ws)
+        bbprop(params, images[sample[t]], arch, ws)
         for k in range(h.size):
             h[k] += ws.grad[k]
     for k in range(h.size):
@@ -55,20 +55,11 @@ def step_sizes(h, eta, mu, eps):
 
 
 @kernel
-def loss_and_gradient(params, image, label, scale, loss_kind, j, ws):
-    """E for one pattern, with dE/dparams left in ws.grad (tests, finite differences)."""
-    fprop(params, image, scale, ws)
-    e = loss_fprop_bprop(ws.y, label, loss_kind, j, ws.gy)
-    bprop(params, image, scale, ws, ws.grad, False)
-    return e
-
-
-@kernel
-def predict_into(params, images, scale, out_y, out_class):
-    # images: (N, 32, 32) ; out_y: (N, 10) RBF outputs ; out_class: (N,) argmin.
+def predict_into(params, images, arch, out_y, out_class):
+    # images: (N, 32, 32) ; out_y: (N, 10) RBF outputs or logits ; out_class: (N,) the class.
     # Releases the GIL: model.predict runs one call per thread on slices of the images.
-    ws = new_workspace(params.dtype)
+    ws = new_workspace(params.dtype, params.size)
     for i in range(images.shape[0]):
-        fprop(params, images[i], scale, ws)
+        fprop(params, images[i], arch, ws)
         out_y[i, :] = ws.y
-        out_class[i] = argmin(ws.y)
+        out_class[i] = predicted(ws.y, arch.loss)

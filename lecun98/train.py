@@ -1,13 +1,17 @@
-"""Training as Section III-B describes it: 20 passes of per-pattern SDLM in a fixed random order.
+"""Training as Section III-B describes it: 20 passes of per-pattern SDLM in a fixed random order
+(or plain SGD the same way, or, the modern recipe, Adam on shuffled mini-batches: Config.optimiser).
 
-The schedule is Python; each pass is one compiled call (sdlm.train_pass) run in a worker
-thread while this thread draws its progress bar. A run directory holds:
+The schedule is Python; each SDLM / SGD pass is one compiled call (sdlm.train_pass) run in a
+worker thread while this thread draws its progress bar; an Adam epoch is one compiled call per
+mini-batch (minibatch.py). A run directory holds:
 
     config.json     the Config
     env.json        versions, CPU, git commit
     metrics.csv     one row per pass (written as each pass ends)
-    state.npz       parameters after the last finished pass (resume point; removed at the end)
+    state.npz       parameters (and Adam's moments) after the last finished pass (resume point;
+                    removed at the end)
     checkpoint.npz  final parameters, in the documented checkpoint format
+    predictions.npy the class given to each evaluation image (int64), after the last pass
     summary.json    written last: its presence means the run is complete
 
 An interrupted run continues from its last finished pass when started again with the same
@@ -24,12 +28,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lecun98 import checkpoint, data, model, runinfo
-from lecun98 import layout as L
+from lecun98 import checkpoint, data, minibatch, model, runinfo
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
-from lecun98.kernels.rbf import MAP, MLE
-from lecun98.network import new_workspace
+from lecun98.layout import Layout
+from lecun98.network import make_arch, new_workspace
 from lecun98.sdlm import DONE, ERRORS, LOSS_SUM, STOP, estimate_hessian, step_sizes, train_pass
 
 METRICS = (
@@ -44,7 +47,6 @@ METRICS = (
     "seconds_train",
     "seconds_total",
 )
-LOSS_KIND = {"map": MAP, "mle": MLE}
 
 
 def write_json(path: Path, obj) -> None:
@@ -70,16 +72,19 @@ class Datasets:
             self.eval_labels = eval_labels.astype(np.int64)
             self.eval_name = "test"
         train_idx = train_idx[: config.train_size]
-        self.train_images = data.normalise(images[train_idx], dtype=config.dtype)
-        self.eval_images = data.normalise(eval_raw, dtype=config.dtype)
+        self.levels = data.input_levels(config.input, images[train_idx])
+        lo, hi = self.levels
+        self.train_images = data.normalise(images[train_idx], dtype=config.dtype, background=lo,
+                                           foreground=hi)
+        self.eval_images = data.normalise(eval_raw, dtype=config.dtype, background=lo,
+                                          foreground=hi)
         self.train_labels = labels[train_idx]
 
 
-def _run_pass(params, eps, ds, order, config, ws, desc):
+def _run_pass(params, eps, ds, order, arch, ws, desc):
     """One compiled pass in a worker thread; this thread shows progress and handles Ctrl-C."""
     progress = np.zeros(4)
-    args = (params, eps, ds.train_images, ds.train_labels, order, config.scale,
-            LOSS_KIND[config.loss], config.j, ws, progress)
+    args = (params, eps, ds.train_images, ds.train_labels, order, arch, ws, progress)
     worker = threading.Thread(target=train_pass, args=args, daemon=True)
     bar = tqdm(total=len(order), desc=desc, unit="pat", leave=False, dynamic_ncols=True)
     worker.start()
@@ -98,6 +103,14 @@ def _run_pass(params, eps, ds, order, config, ws, desc):
     finally:
         bar.close()
     return progress
+
+
+def _run_epoch(params, adam, ds, order, config, arch, desc):
+    """One epoch of Adam (minibatch.train_epoch) with a progress bar; Ctrl-C stops between
+    batches (the epoch is then redone on resume)."""
+    with tqdm(total=len(order), desc=desc, unit="pat", leave=False, dynamic_ncols=True) as bar:
+        return minibatch.train_epoch(params, adam, ds.train_images, ds.train_labels, order,
+                                     config.batch, config.lr, arch, config.threads, bar.update)
 
 
 def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool = False) -> dict:
@@ -122,22 +135,35 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     # ASSUMPTION(order): one constant random order for every pass (Section III-B).
     order = rng.permutation(len(ds.train_labels))
     hessian_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
+    # Adam, as the tutorials' data loaders do: a fresh random order every epoch
+    epoch_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
 
-    rows, first = _resume(run_dir, params)
-    ws = new_workspace(np.dtype(config.dtype).type)
-    h, eps = np.empty(L.N_PARAMS, config.dtype), np.empty(L.N_PARAMS, config.dtype)
+    n = Layout.of(config).n_params
+    adam = {"m": np.zeros(n, config.dtype), "v": np.zeros(n, config.dtype), "step": 0}
+    rows, first = _resume(run_dir, params, adam)
+    arch = make_arch(config)
+    ws = new_workspace(np.dtype(config.dtype).type, n)
+    h, eps = np.empty(n, config.dtype), np.empty(n, config.dtype)
     say = (lambda *a: None) if quiet else (lambda *a: tqdm.write(" ".join(map(str, a))))
     t_start = time.perf_counter() - sum(r["seconds_total"] for r in rows)
     for p in range(first, config.passes):
         t0 = time.perf_counter()
-        # ASSUMPTION(hessian-sample): a fresh random sample each pass; h_kk is its mean.
-        sample = np.random.default_rng(hessian_seeds[p]).choice(
-            len(ds.train_labels), size=config.hessian_patterns, replace=False
-        )
-        estimate_hessian(params, ds.train_images, sample, config.scale, config.output_d2, ws, h)
-        step_sizes(h, config.eta[p], config.mu, eps)
-        progress = _run_pass(params, eps, ds, order, config, ws,
-                             desc=f"pass {p + 1}/{config.passes}")
+        desc = f"pass {p + 1}/{config.passes}"
+        if config.optimiser == "adam":
+            epoch = np.random.default_rng(epoch_seeds[p]).permutation(len(ds.train_labels))
+            progress = _run_epoch(params, adam, ds, epoch, config, arch, desc)
+            eps[:] = config.lr  # for the step columns of metrics.csv
+        else:
+            if config.optimiser == "sdlm":
+                # ASSUMPTION(hessian-sample): a fresh random sample each pass; h_kk is its mean.
+                sample = np.random.default_rng(hessian_seeds[p]).choice(
+                    len(ds.train_labels), size=config.hessian_patterns, replace=False
+                )
+                estimate_hessian(params, ds.train_images, sample, arch, ws, h)
+            else:  # sgd: SDLM's steps without the curvature, eta / mu for every parameter
+                h[:] = 0.0
+            step_sizes(h, config.eta[p], config.mu, eps)
+            progress = _run_pass(params, eps, ds, order, arch, ws, desc)
         t_train = time.perf_counter() - t0
         if not np.isfinite(params).all():
             raise Lecun98Error(f"training diverged in pass {p + 1} (non-finite parameters)")
@@ -146,10 +172,10 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
             "eta": config.eta[p],
             "train_error_on_the_fly_pct": 100 * progress[ERRORS] / len(order),
             "train_error_pct": model.error_pct(params, ds.train_images, ds.train_labels,
-                                               config.scale, config.threads)
+                                               config, config.threads)
             if config.evaluate_train else float("nan"),
             "eval_error_pct": model.error_pct(params, ds.eval_images, ds.eval_labels,
-                                              config.scale, config.threads),
+                                              config, config.threads),
             "mean_loss": progress[LOSS_SUM] / len(order),
             "step_min": float(eps.min()),
             "step_max": float(eps.max()),
@@ -157,14 +183,18 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
             "seconds_total": time.perf_counter() - t0,
         }
         rows.append(row)
-        np.savez(run_dir / "state.tmp.npz", params=params, passes_done=p + 1)
+        np.savez(run_dir / "state.tmp.npz", params=params, passes_done=p + 1, adam_m=adam["m"],
+                 adam_v=adam["v"], adam_step=adam["step"])
         os.replace(run_dir / "state.tmp.npz", run_dir / "state.npz")
         _write_metrics(run_dir, rows)
         say(f"pass {p + 1:2d}  eta {config.eta[p]:.0e}  on-the-fly {row['train_error_on_the_fly_pct']:.2f}%"
             f"  train {row['train_error_pct']:.2f}%  {ds.eval_name} {row['eval_error_pct']:.2f}%"
             f"  {row['seconds_train']:.1f}s")
 
-    checkpoint.save(run_dir / "checkpoint.npz", params, config.subsampling)
+    checkpoint.save(run_dir / "checkpoint.npz", params, config, ds.levels)
+    classes, _ = model.predict(params, ds.eval_images, config, config.threads)
+    np.save(run_dir / "predictions.tmp.npy", classes)
+    os.replace(run_dir / "predictions.tmp.npy", run_dir / "predictions.npy")
     train_seconds = sum(r["seconds_train"] for r in rows)
     summary = {
         "eval_set": ds.eval_name,
@@ -183,13 +213,16 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     return summary
 
 
-def _resume(run_dir: Path, params: np.ndarray) -> tuple[list[dict], int]:
-    """Rows and the next pass of an interrupted run (params updated in place), or a fresh start."""
+def _resume(run_dir: Path, params: np.ndarray, adam: dict) -> tuple[list[dict], int]:
+    """Rows and the next pass of an interrupted run (params and Adam's state updated in place),
+    or a fresh start."""
     state, metrics = run_dir / "state.npz", run_dir / "metrics.csv"
     if not (state.exists() and metrics.exists()):
         return [], 0
     with np.load(state, allow_pickle=False) as f:
         params[...] = f["params"]
+        adam["m"][...], adam["v"][...] = f["adam_m"], f["adam_v"]
+        adam["step"] = int(f["adam_step"])
         done = int(f["passes_done"])
     rows = read_metrics(run_dir)[:done]
     if len(rows) != done:

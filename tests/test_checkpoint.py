@@ -3,8 +3,20 @@ import pytest
 
 from lecun98 import checkpoint, model, paper, reference
 from lecun98 import layout as L
-from lecun98.config import Config
+from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
+
+DOCUMENTED = {  # README.md, "Checkpoint format": the 1998 network
+    "c1.weight": (6, 1, 5, 5), "c1.bias": (6,), "s2.coef": (6,), "s2.bias": (6,),
+    "c3.weight": (16, 6, 5, 5), "c3.bias": (16,), "s4.coef": (16,), "s4.bias": (16,),
+    "c5.weight": (120, 16, 5, 5), "c5.bias": (120,), "f6.weight": (84, 120), "f6.bias": (84,),
+    "output.prototypes": (10, 84), "input_levels": (2,),
+}
+MODERN_ARCH = Config().replace(**{k: MODERN[k] for k in checkpoint.ARCHITECTURE if k in MODERN})
+ARCHS = {
+    "mean": Config(), "sum": Config(subsampling="sum"), "modern": MODERN_ARCH,
+    "logistic-average": Config(activation="logistic", pooling="average"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -15,26 +27,39 @@ def params():
 
 def test_round_trip_and_documented_shapes(tmp_path, params):
     path = tmp_path / "c.npz"
-    checkpoint.save(path, params, "mean")
+    checkpoint.save(path, params, Config(), (-0.1, 1.175))
     with np.load(path, allow_pickle=False) as f:
-        for name, shape in checkpoint.SHAPES.items():
+        for name, shape in DOCUMENTED.items():
             assert f[name].shape == shape
         assert str(f["subsampling"]) == "mean"
         assert not f["c3.weight"][~paper.C3_TABLE.T].any()  # zeros where Table I has no link
         assert np.count_nonzero(f["c3.weight"].any(axis=(2, 3))) == 60
-    loaded, sub = checkpoint.load(path)
-    assert sub == "mean" and np.array_equal(loaded, params)
+    loaded, config, levels = checkpoint.load(path)
+    assert config == Config() and levels == (-0.1, 1.175)
+    assert np.array_equal(loaded, params)
 
 
-@pytest.mark.parametrize("subsampling", ["sum", "mean"])
-def test_formulas_alone_give_the_models_predictions(params, subsampling):
+def test_modern_round_trip(tmp_path):
+    p = model.init_params(MODERN_ARCH, np.random.default_rng(5))
+    checkpoint.save(tmp_path / "m.npz", p, MODERN_ARCH, (0.0, 1.0))
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
+        assert f["out.weight"].shape == (10, 84) and f["c3.weight"].shape == (16, 6, 5, 5)
+        assert "s2.coef" not in f.files and "output.prototypes" not in f.files
+        assert f["c3.weight"].any(axis=(2, 3)).all()  # every S2-C3 pair
+    loaded, config, levels = checkpoint.load(tmp_path / "m.npz")
+    assert config == MODERN_ARCH and levels == (0.0, 1.0) and np.array_equal(loaded, p)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_formulas_alone_give_the_models_predictions(arch):
+    config = ARCHS[arch]
+    params = model.init_params(config.replace(bias_init="uniform"), np.random.default_rng(3))
     rng = np.random.default_rng(4)
     images = rng.uniform(paper.BACKGROUND, paper.FOREGROUND, (40, 32, 32))
-    scale = {"sum": 1.0, "mean": 0.25}[subsampling]
-    classes, _ = model.predict(params, images, scale)
-    arrays = checkpoint.to_arrays(params, subsampling)
+    classes, _ = model.predict(params, images, config)
+    arrays = checkpoint.to_arrays(params, config)
     assert np.array_equal(checkpoint.evaluate_from_formulas(arrays, images), classes)
-    assert np.array_equal(reference.predict(params, images[:5], scale), classes[:5])
+    assert np.array_equal(reference.predict(params, images[:5], config), classes[:5])
 
 
 def _write(path, arrays):
@@ -51,7 +76,7 @@ def _write(path, arrays):
     (lambda a: a["c1.bias"].__setitem__(0, np.nan), "NaN"),
 ])
 def test_damaged_checkpoints_are_one_line_errors(tmp_path, params, damage, message):
-    arrays = checkpoint.to_arrays(params, "sum")
+    arrays = checkpoint.to_arrays(params, Config(subsampling="sum"))
     damage(arrays)
     with pytest.raises(Lecun98Error, match=message) as e:
         checkpoint.load(_write(tmp_path / "bad.npz", arrays))

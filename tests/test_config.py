@@ -24,7 +24,10 @@ def test_defaults_are_the_paper_and_the_validation_choices():
     dict(mu=0.0), dict(passes=0), dict(eta=(1e-3,)), dict(validation=60_000),
     dict(train_size=0), dict(validation=10_000, train_size=50_001), dict(threads=0),
     dict(init_exponent=0.0), dict(bias_init="ones"), dict(hessian_patterns=0),
-    dict(evaluate_train="yes"),
+    dict(evaluate_train="yes"), dict(activation="tanh2"), dict(pooling="sum"), dict(c3="dense"),
+    dict(output="svm"), dict(output="softmax"), dict(output="rbf", loss="ce"),
+    dict(optimiser="rmsprop"), dict(optimiser="sgd", batch=8), dict(optimiser="adam", batch=0),
+    dict(lr=0.0), dict(input="zscore"), dict(init="lecun"),
 ])
 def test_bad_values_are_one_clear_error(bad):
     with pytest.raises(Lecun98Error, match="bad configuration"):

@@ -9,7 +9,7 @@ import pytest
 
 from lecun98 import paper
 from lecun98 import reference as ref
-from lecun98.kernels import conv, full, rbf, squash, subsample
+from lecun98.kernels import activation, conv, full, maxpool, rbf, squash, subsample
 
 SEEDS = range(4)
 
@@ -53,11 +53,17 @@ def nans(shape):
     return np.full(shape, np.nan)
 
 
+def squash_fprop(a, x):
+    """activation.py's TANH with the paper's constants: f(a) = A tanh(S a), eq. (6)."""
+    activation.activation_fprop(activation.TANH, np.array(activation.CONSTANTS["tanh"], a.dtype),
+                                a, x)
+
+
 # --- squash -----------------------------------------------------------------------------------
 def test_squash_fprop_accuracy():
     a = np.concatenate([np.linspace(-60.0, 60.0, 1_200_001), [1e-9, -1e-9, 1e-20, 3.0, 20.0]])
     x = nans(a.shape)
-    squash.squash_fprop(a, x)
+    squash_fprop(a, x)
     twin = ref.squash(a)
     # Measured: 5.0e-16 against the twin (whose own error is ~2.3 ulp), ~3.2 ulp of |x| against
     # a long-double truth. The module docstring's "~1 ulp" is optimistic; -m / (2 + m) and the
@@ -73,7 +79,7 @@ def test_squash_fprop_accuracy():
         ulps = np.abs(x.astype(ld) - truth).astype(np.float64) / np.spacing(np.abs(twin))
         assert ulps.max() <= 4.0, ulps.max()
     xneg = nans(a.shape)  # f is odd, bounded by A, monotone
-    squash.squash_fprop(-a, xneg)
+    squash_fprop(-a, xneg)
     np.testing.assert_array_equal(xneg, -x)
     assert np.all(np.abs(x) <= squash.A)
     assert np.all(np.diff(x[:-5]) >= 0)
@@ -85,13 +91,13 @@ def test_squash_fprop_float32_accuracy():
     a = np.concatenate([np.linspace(-30.0, 30.0, 600_001), [1e-9, -1e-9, 1e-30, 3.0, 20.0]])
     a = a.astype(np.float32)
     x = np.full(a.shape, np.nan, np.float32)
-    squash.squash_fprop(a, x)
+    squash_fprop(a, x)
     assert x.dtype == np.float32
     truth = squash.A * np.tanh(squash.S * a.astype(np.longdouble))
     ulps = np.abs(x - truth) / np.spacing(np.abs(truth).astype(np.float32))
     assert ulps.max() <= 4.0, ulps.max()
     xneg = np.empty_like(x)
-    squash.squash_fprop(-a, xneg)
+    squash_fprop(-a, xneg)
     np.testing.assert_array_equal(xneg, -x)
     assert np.all(np.abs(x) <= np.float32(squash.A)) and np.all(np.diff(x[:-5]) >= 0)
 
@@ -99,18 +105,14 @@ def test_squash_fprop_float32_accuracy():
 def test_squash_fprop_special_values():
     a = np.array([0.0, -0.0, 1e-300, -1e-300, np.inf, -np.inf, np.nan, 40.0, -1e308])
     x = nans(a.shape)
-    squash.squash_fprop(a, x)
+    squash_fprop(a, x)
     np.testing.assert_array_equal(x[:2], [0.0, 0.0])
-    assert not np.signbit(x[0]) and np.signbit(x[1])  # -0 -> -0
+    # (f(-0) is +0: activation.py adds c0 = 0 to c1 tanh(c2 a))
     np.testing.assert_allclose(x[2:4], [squash.A * squash.S * 1e-300, -squash.A * squash.S * 1e-300],
                                rtol=4e-16)
     assert x[4] == squash.A and x[5] == -squash.A and x[8] == -squash.A
     assert np.isnan(x[6])
     assert x[7] == ref.squash(np.array([40.0]))[0]
-    # in place (x is a), as network.fprop uses it
-    b = a.copy()
-    squash.squash_fprop(b, b)
-    np.testing.assert_array_equal(b, x)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -121,16 +123,39 @@ def test_squash_bprop_bbprop(seed):
     gx, hx = rng.normal(size=n), rng.uniform(0, 3, size=n)
     fp = ref.squash_deriv_from_output(x)
     ga, ha = nans(n), nans(n)
-    squash.squash_bprop(x, gx, ga)
-    squash.squash_bbprop(x, hx, ha)
+    c = np.array(activation.CONSTANTS["tanh"])
+    activation.activation_bprop(activation.TANH, c, x, gx, ga)
+    activation.activation_bbprop(activation.TANH, c, x, hx, ha)
     assert_close(ga, fp * gx, atol=1e-15)
     assert_close(ha, fp * fp * hx, atol=1e-15)
     assert np.all(ha >= 0)
-    g2, h2 = gx.copy(), hx.copy()  # in place, as network.bprop uses them
-    squash.squash_bprop(x, g2, g2)
-    squash.squash_bbprop(x, h2, h2)
-    np.testing.assert_array_equal(g2, ga)
-    np.testing.assert_array_equal(h2, ha)
+
+
+@pytest.mark.parametrize("name", ["logistic", "relu", "identity"])
+def test_other_activations(name):
+    """The logistic function as the TANH family's (1/2, 1/2, 1/2), ReLU, and the identity
+    (after parameter-free pooling), with derivatives from the output."""
+    rng = np.random.default_rng(5)
+    a = np.concatenate([rng.normal(scale=4.0, size=500), [0.0, -0.0, 40.0, -40.0]])
+    if name == "logistic":
+        kind, c = activation.TANH, np.array(activation.CONSTANTS["logistic"])
+        want = 1.0 / (1.0 + np.exp(-a))
+        deriv = want * (1.0 - want)
+    elif name == "relu":
+        kind, c = activation.RELU, np.zeros(3)
+        want, deriv = np.maximum(a, 0.0), (a > 0).astype(float)
+    else:
+        kind, c = activation.IDENTITY, np.zeros(3)
+        want, deriv = a, np.ones_like(a)
+    x = nans(a.shape)
+    activation.activation_fprop(kind, c, a, x)
+    assert_close(x, want, rtol=4e-16, atol=4e-16)
+    gx, hx = rng.normal(size=a.size), rng.uniform(0, 3, a.size)
+    ga, ha = nans(a.size), nans(a.size)
+    activation.activation_bprop(kind, c, x, gx, ga)
+    activation.activation_bbprop(kind, c, x, hx, ha)
+    assert_close(ga, deriv * gx, rtol=1e-13, atol=1e-15)
+    assert_close(ha, deriv * deriv * hx, rtol=1e-13, atol=1e-15)
 
 
 # --- convolution over a link table ----------------------------------------------------------------
@@ -164,12 +189,20 @@ def test_conv_bprop(seed, with_gx):
     ga = rng.normal(size=(len(b), ho, wo))
     gx = nans((len(x), h * w)) if with_gx else None
     gw, gb = nans(wt.shape), nans(b.shape)
-    conv.conv_bprop(x.reshape(len(x), h * w), wt, link_out, link_in, w, to_wide(ga, w), gx, gw, gb)
+    conv.conv_bprop(x.reshape(len(x), h * w), wt, link_out, link_in, w, to_wide(ga, w), gx, gw, gb,
+                    False)
     rgx, rgw, rgb = ref.conv_bprop(x, wt, link_out, link_in, ga)
     assert_close(gw, rgw, err_msg="gw")
     assert_close(gb, rgb, err_msg="gb")
     if with_gx:
         assert_close(gx.reshape(rgx.shape), rgx, err_msg="gx")
+    # add: the parameter gradients added to what is there (a mini-batch's sum)
+    gw0, gb0 = rng.normal(size=wt.shape), rng.normal(size=b.shape)
+    gw2, gb2 = gw0.copy(), gb0.copy()
+    conv.conv_bprop(x.reshape(len(x), h * w), wt, link_out, link_in, w, to_wide(ga, w), gx, gw2,
+                    gb2, True)
+    assert_close(gw2, gw0 + rgw, err_msg="gw, add")
+    assert_close(gb2, gb0 + rgb, err_msg="gb, add")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -221,11 +254,17 @@ def test_subsample_bprop(seed, scale):
     _, s = ref.subsample_fprop(x, coef, bias, scale)
     ga = rng.normal(size=(c, ho, ho))
     gx, gc, gb = nans((c, 2 * ho * width)), nans(c), nans(c)
-    subsample.subsample_bprop(coef, scale, width, s.reshape(c, -1), ga.reshape(c, -1), gx, gc, gb)
+    subsample.subsample_bprop(coef, scale, width, s.reshape(c, -1), ga.reshape(c, -1), gx, gc, gb,
+                              False)
     rgx, rgc, rgb = ref.subsample_bprop(x, coef, scale, ga)
     assert_close(from_wide(gx, width, 2 * ho), rgx, err_msg="gx")
     assert_close(gc, rgc, err_msg="gcoef")
     assert_close(gb, rgb, err_msg="gbias")
+    gc2, gb2 = np.ones(c), np.full(c, 2.0)
+    subsample.subsample_bprop(coef, scale, width, s.reshape(c, -1), ga.reshape(c, -1), gx, gc2,
+                              gb2, True)
+    assert_close(gc2, 1.0 + rgc, err_msg="gcoef, add")
+    assert_close(gb2, 2.0 + rgb, err_msg="gbias, add")
     # conv_bprop below sums ga over whole rows: the scratch must come back exactly zero
     np.testing.assert_array_equal(scratch(gx, width, 2 * ho), 0.0)
 
@@ -256,9 +295,13 @@ def test_full_layer(seed):
 
     ga = rng.normal(size=n_out)
     gx, gw, gb = nans(n_in), nans(w.shape), nans(n_out)
-    full.full_bprop(x, w, ga, gx, gw, gb)
+    full.full_bprop(x, w, ga, gx, gw, gb, False)
     for fast, slow, name in zip((gx, gw, gb), ref.full_bprop(x, w, ga), ("gx", "gw", "gb")):
         assert_close(fast, slow, err_msg=name)
+    gw2, gb2 = np.ones(w.shape), np.full(n_out, 2.0)
+    full.full_bprop(x, w, ga, gx, gw2, gb2, True)
+    assert_close(gw2, 1.0 + ref.full_bprop(x, w, ga)[1], err_msg="gw, add")
+    assert_close(gb2, 2.0 + ga, err_msg="gb, add")
 
     ha = rng.uniform(0, 2, size=n_out)
     hx, hw, hb = nans(n_in), nans(w.shape), nans(n_out)
@@ -309,6 +352,51 @@ def test_loss_fprop_bprop(kind):
         if kind == rbf.MLE:
             assert e == y[label]
             np.testing.assert_array_equal(gy, np.eye(10)[label])
+
+
+def test_cross_entropy_and_softmax_output():
+    """CE on logits: E = -y_D + log sum e^y, dE/dy = softmax - onehot, stable for large logits;
+    the class is the largest logit (first of ties); the Hessian diagonal is p (1 - p)."""
+    rng = np.random.default_rng(8)
+    for y in (rng.normal(size=10), rng.normal(size=10) * 30 + 700, np.full(10, -800.0)):
+        for label in (0, 4, 9):
+            gy = nans(10)
+            e = rbf.loss_fprop_bprop(y, label, rbf.CE, 0.0, gy)
+            m = y.max()
+            p = np.exp(y - m) / np.exp(y - m).sum()
+            assert e == pytest.approx(m + np.log(np.exp(y - m).sum()) - y[label], rel=1e-13,
+                                      abs=1e-12)
+            np.testing.assert_allclose(gy, p - np.eye(10)[label], rtol=1e-12, atol=1e-15)
+            hy = nans(10)
+            rbf.softmax_curvature(y, hy)
+            np.testing.assert_allclose(hy, p * (1 - p), rtol=1e-12, atol=1e-16)
+    y = np.array([0.0, 3.0, 1.0, 3.0, 2.0, 0, 0, 0, 0, 0])
+    assert rbf.predicted(y, rbf.CE) == 1 and rbf.predicted(y, rbf.MAP) == 0
+
+
+# --- max pooling --------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+def test_maxpool(seed):
+    """Block maxima over the wide layout, ties to the first in row-major order (integer-valued
+    inputs make ties common); bprop sends each gradient to its block's maximum, zero elsewhere."""
+    rng = np.random.default_rng(seed)
+    c, ho = int(rng.integers(1, 7)), int(rng.integers(1, 8))
+    width = 2 * ho + int(rng.integers(0, 5))
+    x = rng.integers(0, 4, size=(c, 2 * ho, 2 * ho)).astype(float)
+    out, arg = nans((c, ho * ho)), np.full((c, ho * ho), -1, np.int32)
+    maxpool.maxpool_fprop(to_wide(x, width, fill=np.nan), width, out, arg)
+    blocks = x.reshape(c, ho, 2, ho, 2).transpose(0, 1, 3, 2, 4).reshape(c, ho, ho, 4)
+    np.testing.assert_array_equal(out.reshape(c, ho, ho), blocks.max(axis=3))
+    first = blocks.argmax(axis=3)  # numpy: the first maximum, in (0,0), (0,1), (1,0), (1,1)
+    i, j = np.meshgrid(np.arange(ho), np.arange(ho), indexing="ij")
+    want = (2 * i[None] + first // 2) * width + 2 * j[None] + first % 2
+    np.testing.assert_array_equal(arg.reshape(c, ho, ho), want)
+    g = rng.normal(size=(c, ho * ho))
+    gx = nans((c, 2 * ho * width))
+    maxpool.maxpool_bprop(g, arg, gx)
+    expect = np.zeros((c, 2 * ho * width))
+    np.put_along_axis(expect, arg.astype(np.int64), g, axis=1)
+    np.testing.assert_array_equal(gx, expect)
 
 
 def test_argmin_ties_lowest_index():

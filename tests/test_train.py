@@ -8,19 +8,25 @@ import numpy as np
 import pytest
 
 from lecun98 import checkpoint, train
-from lecun98.config import Config
+from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
 
 TINY = Config.from_dict(dict(passes=2, train_size=400, validation=200, hessian_patterns=50, threads=1))
+# the modern network (Adam, 2 slices a batch), standardised inputs
+TINY_MODERN = TINY.replace(**{**MODERN, "batch": 32, "threads": 2, "input": "standard"})
 
 
-def test_run_directory_is_complete(tmp_path):
-    s = train.train(TINY, tmp_path / "a", quiet=True)
+@pytest.mark.parametrize("config", [TINY, TINY_MODERN], ids=["1998", "modern"])
+def test_run_directory_is_complete(tmp_path, config):
+    s = train.train(config, tmp_path / "a", quiet=True)
     run = tmp_path / "a"
-    for name in ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz"):
+    for name in ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz",
+                 "predictions.npy"):
         assert (run / name).exists(), name
     assert not (run / "state.npz").exists()
-    assert Config.from_file(run / "config.json") == TINY
+    assert Config.from_file(run / "config.json") == config
+    predictions = np.load(run / "predictions.npy")
+    assert predictions.shape == (200,) and predictions.dtype == np.int64
     env = json.loads((run / "env.json").read_text())
     assert env["packages"]["numba"] and env["cpu"] and env["git_commit"]
     metrics = (run / "metrics.csv").read_text().splitlines()
@@ -29,11 +35,13 @@ def test_run_directory_is_complete(tmp_path):
     assert 0 <= s["validation_error_pct"] < 90  # 400 patterns, 2 passes: it has learned a bit
 
 
-def test_same_seed_same_bits_and_resume_after_interrupt(tmp_path, monkeypatch):
-    train.train(TINY, tmp_path / "whole", quiet=True)
-    whole, _ = checkpoint.load(tmp_path / "whole" / "checkpoint.npz")
+@pytest.mark.parametrize("config", [TINY, TINY_MODERN], ids=["1998", "modern"])
+def test_same_seed_same_bits_and_resume_after_interrupt(tmp_path, monkeypatch, config):
+    train.train(config, tmp_path / "whole", quiet=True)
+    whole = checkpoint.load(tmp_path / "whole" / "checkpoint.npz")[0]
 
-    real = train._run_pass
+    where = "_run_epoch" if config.optimiser == "adam" else "_run_pass"
+    real = getattr(train, where)
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -42,14 +50,14 @@ def test_same_seed_same_bits_and_resume_after_interrupt(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(train, "_run_pass", interrupted)
+    monkeypatch.setattr(train, where, interrupted)
     with pytest.raises(KeyboardInterrupt):
-        train.train(TINY, tmp_path / "cut", quiet=True)
+        train.train(config, tmp_path / "cut", quiet=True)
     assert (tmp_path / "cut" / "state.npz").exists()
     assert not (tmp_path / "cut" / "summary.json").exists()
-    monkeypatch.setattr(train, "_run_pass", real)
-    train.train(TINY, tmp_path / "cut", quiet=True)
-    resumed, _ = checkpoint.load(tmp_path / "cut" / "checkpoint.npz")
+    monkeypatch.setattr(train, where, real)
+    train.train(config, tmp_path / "cut", quiet=True)
+    resumed = checkpoint.load(tmp_path / "cut" / "checkpoint.npz")[0]
     assert np.array_equal(resumed, whole)
     errors = lambda run: [r.split(",")[2:5] for r in (run / "metrics.csv").read_text().splitlines()]  # noqa: E731
     assert errors(tmp_path / "cut") == errors(tmp_path / "whole")
@@ -67,7 +75,8 @@ def _cli(*args, **kw):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--loss", "hinge"], "loss must be one of"),
+    (["train", "--loss", "hinge"], "takes loss map or mle"),
+    (["train", "--optimiser", "sgd", "--batch", "8"], "batch must be 1"),
     (["train", "--passes", "x"], "invalid int value"),
     (["train", "--evaluate-train", "maybe"], "expected true or false"),
     (["train", "--config", "/nonexistent.json"], "cannot read configuration"),

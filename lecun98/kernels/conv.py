@@ -65,16 +65,17 @@ def conv_fprop(x, w, b, link_out, link_in, width, a):
 
 
 @kernel
-def conv_bprop(x, w, link_out, link_in, width, ga, gx, gw, gb):
+def conv_bprop(x, w, link_out, link_in, width, ga, gx, gw, gb, add):
     # ga: (Cout, Ho*W), zero on scratch slots ; gx: (Cin, H*W), or None when the input
-    # gradient is not wanted (C1) ; gw: (L, K, K) ; gb: (Cout,). All outputs are overwritten.
+    # gradient is not wanted (C1), overwritten ; gw: (L, K, K) ; gb: (Cout,), overwritten, or
+    # with `add` added to (a mini-batch's sum).
     k = w.shape[1]
     n_out = ga.shape[1] - k + 1
     for o in range(ga.shape[0]):
         acc = like(ga, 0.0)
         for n in range(ga.shape[1]):
             acc += ga[o, n]
-        gb[o] = acc
+        gb[o] = acc + gb[o] if add else acc
     if gx is not None:
         gx[:, :] = 0.0
     for l in range(w.shape[0]):
@@ -83,7 +84,8 @@ def conv_bprop(x, w, link_out, link_in, width, ga, gx, gw, gb):
         xc = x[c]
         if k == 5:  # LeNet-5: kernel rows (0, 1), (2, 3), (4), one pass over n each
             for u in range(0, k, 2):
-                _weight_grad_rows(g, xc, n_out, u * width, width, u + 1 < k, gw[l, u], gw[l, min(u + 1, k - 1)])
+                _weight_grad_rows(g, xc, n_out, u * width, width, u + 1 < k, gw[l, u],
+                                  gw[l, min(u + 1, k - 1)], add)
         else:
             for u in range(k):
                 for v in range(k):
@@ -91,14 +93,14 @@ def conv_bprop(x, w, link_out, link_in, width, ga, gx, gw, gb):
                     acc = like(ga, 0.0)
                     for n in range(n_out):
                         acc += g[n] * xc[n + off]
-                    gw[l, u, v] = acc
+                    gw[l, u, v] = acc + gw[l, u, v] if add else acc
         if gx is not None:
             for u in range(k):
                 _correlate_full(g, w[l, u], n_out, gx[c], u * width)
 
 
 @kernel
-def _weight_grad_rows(g, xc, n_out, off, width, two, out0, out1):
+def _weight_grad_rows(g, xc, n_out, off, width, two, out0, out1, add):
     # out0[v] = sum_n g[n] xc[n + off + v] for a 5-wide kernel row, and out1 likewise for the
     # next row when `two`: ten independent sums per pass over n keep both FMA units busy (five
     # alone wait on their own latency).
@@ -118,6 +120,8 @@ def _weight_grad_rows(g, xc, n_out, off, width, two, out0, out1):
             b2 += gn * xc[n + o1 + 2]
             b3 += gn * xc[n + o1 + 3]
             b4 += gn * xc[n + o1 + 4]
+        if add:
+            b0, b1, b2, b3, b4 = b0 + out1[0], b1 + out1[1], b2 + out1[2], b3 + out1[3], b4 + out1[4]
         out1[0], out1[1], out1[2], out1[3], out1[4] = b0, b1, b2, b3, b4
     else:
         for n in range(n_out):
@@ -127,6 +131,8 @@ def _weight_grad_rows(g, xc, n_out, off, width, two, out0, out1):
             a2 += gn * xc[n + off + 2]
             a3 += gn * xc[n + off + 3]
             a4 += gn * xc[n + off + 4]
+    if add:
+        a0, a1, a2, a3, a4 = a0 + out0[0], a1 + out0[1], a2 + out0[2], a3 + out0[3], a4 + out0[4]
     out0[0], out0[1], out0[2], out0[3], out0[4] = a0, a1, a2, a3, a4
 
 

@@ -17,15 +17,23 @@ def full_fprop(x, w, b, a):
 
 
 @kernel
-def full_bprop(x, w, ga, gx, gw, gb):
-    # ga: (n_out,) ; gx: (n_in,) ; gw: (n_out, n_in) ; gb: (n_out,). Outputs overwritten.
+def full_bprop(x, w, ga, gx, gw, gb, add):
+    # ga: (n_out,) ; gx: (n_in,), overwritten ; gw: (n_out, n_in) ; gb: (n_out,), overwritten,
+    # or with `add` added to (a mini-batch's sum)
     gx[:] = 0.0
     for k in range(w.shape[0]):
         g = ga[k]
-        gb[k] = g
-        for j in range(w.shape[1]):
-            gx[j] += w[k, j] * g
-            gw[k, j] = g * x[j]
+        wk, gwk = w[k], gw[k]
+        if add:
+            gb[k] += g
+            for j in range(w.shape[1]):
+                gx[j] += wk[j] * g
+                gwk[j] += g * x[j]
+        else:
+            gb[k] = g
+            for j in range(w.shape[1]):
+                gx[j] += wk[j] * g
+                gwk[j] = g * x[j]
 
 
 @kernel

@@ -1,7 +1,8 @@
-"""The Euclidean RBF output layer, eq. (7), and the losses of Section II-C.
+"""The Euclidean RBF output layer, eq. (7), and the losses of Section II-C (and the softmax's).
 
 y_i = sum_j (x_j - w_ij)^2 with the fixed +-1 prototypes of Fig. 3; the class is argmin_i y_i.
 MLE, eq. (8): E = y_D.  MAP, eq. (9): E = y_D + log(e^-j + sum_i e^-y_i).
+CE (softmax output, y = 10 logits, class argmax_i y_i): E = -y_D + log(sum_i e^y_i).
 """
 
 import numpy as np
@@ -10,6 +11,8 @@ from lecun98.jit import kernel, like
 
 MLE = 0
 MAP = 1
+CE = 2
+KINDS = {"mle": MLE, "map": MAP, "ce": CE}
 
 
 @kernel
@@ -35,8 +38,16 @@ def rbf_bprop(x, prototypes, gy, gx):
 
 @kernel
 def loss_fprop_bprop(y, label, kind, j, gy):
-    """E for one pattern; writes dE/dy into gy. kind is MLE or MAP."""
+    """E for one pattern; writes dE/dy into gy. kind is MLE, MAP or CE."""
     # y, gy: (10,)
+    if kind == CE:
+        m = y.max()  # shift: no overflow
+        total = like(y, 0.0)
+        for i in range(y.size):
+            total += np.exp(y[i] - m)
+        for i in range(y.size):
+            gy[i] = np.exp(y[i] - m) / total - (i == label)
+        return np.log(total) - (y[label] - m)
     gy[:] = 0.0
     gy[label] = 1.0
     if kind == MLE:
@@ -48,6 +59,30 @@ def loss_fprop_bprop(y, label, kind, j, gy):
     for i in range(y.size):
         gy[i] -= np.exp(m - y[i]) / total
     return y[label] - m + np.log(total)
+
+
+@kernel
+def softmax_curvature(y, hy):
+    # hy[i] = p_i (1 - p_i), p = softmax(y): the diagonal of CE's Hessian in the logits
+    m = y.max()
+    total = like(y, 0.0)
+    for i in range(y.size):
+        total += np.exp(y[i] - m)
+    for i in range(y.size):
+        p = np.exp(y[i] - m) / total
+        hy[i] = p * (1.0 - p)
+
+
+@kernel
+def predicted(y, kind):
+    """The class: argmax of the logits (CE), else argmin of the RBF distances."""
+    if kind == CE:
+        best = 0
+        for i in range(1, y.size):
+            if y[i] > y[best]:
+                best = i
+        return best
+    return argmin(y)
 
 
 @kernel

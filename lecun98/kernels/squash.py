@@ -1,4 +1,5 @@
-"""Scaled hyperbolic tangent f(a) = A tanh(S a), eq. (6), Appendix A.
+"""Scaled hyperbolic tangent f(a) = A tanh(S a), eq. (6), Appendix A, as one scalar function
+c1 tanh(c2 a) of any constants (activation.py also makes the logistic function from it).
 
 libm's tanh cannot vectorise (~17 ns a call here); this one is branch-free, vectorises, and
 stays within 4 ulp of A * np.tanh(S * a) over the whole line (tests/test_kernels.py):
@@ -9,8 +10,6 @@ this CPU has no vector float-to-int64 conversion).
 
 float32 arrays get their own constants: a degree-7 polynomial and 2^-k in float32 bits, within
 a few float32 ulp of the same tanh (twice the values per vector, a third of the work).
-
-f'(a) is computed from the output: f' = S A (1 - tanh^2) = (S / A) (A^2 - x^2).
 """
 
 import math
@@ -20,11 +19,10 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 from lecun98 import paper
-from lecun98.jit import kernel, like
+from lecun98.jit import kernel
 
 A = paper.SQUASH_A
 S = paper.SQUASH_S
-_DERIV = S / A
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split as in fdlibm: k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e00
@@ -38,7 +36,7 @@ _EXPONENT_BIAS = 1023
 # float32: the same reduction with fdlibm's expf split of ln 2 and a degree-7 polynomial
 # (truncation error r^8/9! < 1e-9 for |r| <= ln2/2)
 _f32 = np.float32
-_TWO_S_32, _A_32, _TWO_32 = _f32(2.0 * S), _f32(A), _f32(2.0)
+_TWO_32 = _f32(2.0)
 _LN2_HI_32, _LN2_LO_32, _INV_LN2_32 = _f32(6.9314575195e-01), _f32(1.4286067653e-06), _f32(_INV_LN2)
 _Z_MAX_32 = _f32(20.0)  # e^-20 vanishes next to 1 in float32
 _HALF_32, _ONE_32 = _f32(0.5), _f32(1.0)
@@ -126,45 +124,21 @@ def _from_bits_32(typingctx, bits):
     return types.float32(types.int64), codegen
 
 
-def squash(a):
-    """f(a) for one scalar, in the scalar's own precision (compiled code only)."""
-    raise NotImplementedError("squash is compiled inline into kernels; use squash_fprop")
+def scaled_tanh(a, c1, two_c2):
+    """c1 tanh(c2 a) for one scalar, c1 and two_c2 = 2 c2 of its dtype (compiled code only)."""
+    raise NotImplementedError("scaled_tanh is compiled inline into kernels (activation.py)")
 
 
-@overload(squash, inline="always")
-def _squash(a):
+@overload(scaled_tanh, inline="always")
+def _scaled_tanh(a, c1, two_c2):
     if a == types.float32:
-        def squash_32(a):
-            m = _expm1_neg_32(_TWO_S_32 * abs(a))
-            t = -_A_32 * m / (_TWO_32 + m)
+        def scaled_tanh_32(a, c1, two_c2):
+            m = _expm1_neg_32(two_c2 * abs(a))
+            t = -c1 * m / (_TWO_32 + m)
             return np.sign(a) * t  # exact; f(-0) = -0, f(NaN) = NaN
-        return squash_32
+        return scaled_tanh_32
 
-    def squash_64(a):
-        m = _expm1_neg(2.0 * S * abs(a))
-        return math.copysign(-A * m / (2.0 + m), a)
-    return squash_64
-
-
-@kernel
-def squash_fprop(a, x):
-    # a, x: (n,) ; x = f(a); x may be a itself
-    for i in range(a.size):
-        x[i] = squash(a[i])
-
-
-@kernel
-def squash_bprop(x, gx, ga):
-    # x, gx, ga: (n,) ; dE/da = dE/dx f'(a); ga may be gx itself
-    deriv, a2 = like(x, _DERIV), like(x, A * A)
-    for i in range(x.size):
-        ga[i] = gx[i] * (deriv * (a2 - x[i] * x[i]))
-
-
-@kernel
-def squash_bbprop(x, hx, ha):
-    # x, hx, ha: (n,) ; d2E/da2 = d2E/dx2 f'(a)^2, eq. (27) without the f'' term
-    deriv, a2 = like(x, _DERIV), like(x, A * A)
-    for i in range(x.size):
-        d = deriv * (a2 - x[i] * x[i])
-        ha[i] = hx[i] * d * d
+    def scaled_tanh_64(a, c1, two_c2):
+        m = _expm1_neg(two_c2 * abs(a))
+        return math.copysign(-c1 * m / (2.0 + m), a)
+    return scaled_tanh_64

@@ -27,8 +27,9 @@ def subsample_fprop(x, coef, bias, scale, width, s, a):
 
 
 @kernel
-def subsample_bprop(coef, scale, width, s, ga, gx, gcoef, gbias):
-    # s, ga: (C, Ho*Ho) ; gx: (C, 2*Ho*W), written everywhere (zero on scratch slots)
+def subsample_bprop(coef, scale, width, s, ga, gx, gcoef, gbias, add):
+    # s, ga: (C, Ho*Ho) ; gx: (C, 2*Ho*W), written everywhere (zero on scratch slots) ;
+    # gcoef, gbias: (C,) overwritten, or with `add` added to
     ho = gx.shape[1] // (2 * width)
     gx[:, :] = 0.0
     for c in range(ga.shape[0]):
@@ -46,8 +47,8 @@ def subsample_bprop(coef, scale, width, s, ga, gx, gcoef, gbias):
                 gx[c, r0 + 2 * j + 1] = d
                 gx[c, r1 + 2 * j] = d
                 gx[c, r1 + 2 * j + 1] = d
-        gcoef[c] = scale * acc_s
-        gbias[c] = acc_b
+        gcoef[c] = scale * acc_s + gcoef[c] if add else scale * acc_s
+        gbias[c] = acc_b + gbias[c] if add else acc_b
 
 
 @kernel

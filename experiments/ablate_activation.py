@@ -1,0 +1,16 @@
+"""Activation function: the paper's scaled tanh, A tanh(S a) (eq. 6), against ReLU and the
+logistic function in every layer; and the scaled tanh put back into the modern network.
+Usage: python experiments/ablate_activation.py (this family alone; make ablations runs all)."""
+
+from lecun98.ablations import Family, Variant, main
+
+FAMILIES = (
+    Family("activation", "Activation function", "1998",
+           (Variant("ReLU", {"activation": "relu"}),
+            Variant("logistic", {"activation": "logistic"}))),
+    Family("modern.activation", "Activation function", "modern",
+           (Variant("scaled tanh", {"activation": "tanh"}),)),
+)
+
+if __name__ == "__main__":
+    main(FAMILIES)
