@@ -89,10 +89,10 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=()) -> dict:
                          "validation_error_pct_final": round(float(np.mean(
                              [v[1] for v in per_seed.values()])), 4),
                          **{f"seed{s}_last5": round(v[0], 4) for s, v in per_seed.items()}})
-        baseline = next(label for label, change in options.items() if not change)
+        default = next(label for label, change in options.items() if not change)
         best = min(means, key=means.get)
-        if means[baseline] - means[best] <= noise:
-            best = baseline
+        if means[default] - means[best] <= noise:
+            best = default
         choice[factor] = options[best].get(factor, baseline[factor])
     # the chosen combination, validated as a whole (the factors were moved one at a time)
     confirm = {run_name({}, s).replace("baseline", "chosen"): Config.from_dict(

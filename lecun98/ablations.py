@@ -462,7 +462,7 @@ def baselines() -> dict[str, Config]:
 def main(families, seeds=SEEDS, root: str | os.PathLike = ROOT, out: Path | None = None,
          jobs: int = 2) -> list[dict]:
     """Train what is missing (two runs at a time), print the rows; with `out`, write table.csv,
-    README.md, ablations.png and curves.png there."""
+    README.md, ablations.png, curves.png and summary.md (the project README's block) there."""
     from lecun98 import data
 
     base = baselines()
@@ -477,5 +477,6 @@ def main(families, seeds=SEEDS, root: str | os.PathLike = ROOT, out: Path | None
         plot_ablations(rows, out / "ablations.png")
         plot_curves({f"{b} LeNet-5": [Path(root) / run_name(b, s) for s in seeds] for b in base},
                     out / "curves.png")
+        (out / "summary.md").write_text(summary_block(rows) + "\n")  # the README's block
     print(summary_block(rows))
     return rows
