@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from lecun98 import paper
-from lecun98.config import Config
+from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
 
 CHOICE = Path(__file__).resolve().parent.parent / "results" / "validation" / "choice.json"
@@ -17,6 +17,13 @@ def test_defaults_are_the_paper_and_the_validation_choices():
     chosen = json.loads(CHOICE.read_text())["chosen"]  # written by make validate
     for key, value in chosen.items():
         assert getattr(c, key) == value, (key, getattr(c, key), value)
+
+
+def test_modern_preset_is_the_validation_choice():
+    chosen = json.loads((CHOICE.parent / "modern" / "choice.json").read_text())["chosen"]
+    for key, value in chosen.items():  # written by make validate
+        assert MODERN[key] == value, (key, MODERN[key], value)
+    Config().replace(**MODERN)  # a valid configuration
 
 
 @pytest.mark.parametrize("bad", [
