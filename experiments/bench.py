@@ -39,7 +39,8 @@ from lecun98.config import MODERN, Config
 batch, threads = int(sys.argv[1]), int(sys.argv[2])
 config = Config().replace(**{**MODERN, "batch": batch, "threads": threads, "dtype": "float32"})
 raw, labels = data.load_mnist_raw("train")
-images = data.normalise(raw, dtype=np.float32, background=0.0, foreground=1.0)
+lo, hi = data.input_levels(config.input, raw)  # as train.Datasets
+images = data.normalise(raw, dtype=np.float32, background=lo, foreground=hi)
 labels = labels.astype(np.int64)
 rng = np.random.default_rng(0)
 params = model.init_params(config, rng).astype(np.float32)

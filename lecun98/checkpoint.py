@@ -99,7 +99,11 @@ def load(path: str | os.PathLike) -> tuple[np.ndarray, Config, tuple[float, floa
         config = Config().replace(**{k: flags[k] for k in ARCHITECTURE if k in flags})
     except (ValueError, TypeError, Lecun98Error) as e:
         raise Lecun98Error(f"{path}: unreadable architecture ({e})") from None
-    levels = tuple(float(x) for x in arrays.get("input_levels", (paper.BACKGROUND, paper.FOREGROUND)))
+    try:
+        levels = tuple(float(x) for x in np.ravel(arrays.get("input_levels",
+                                                             (paper.BACKGROUND, paper.FOREGROUND))))
+    except (TypeError, ValueError):
+        levels = ()  # reported below
     layout = Layout.of(config)
     shapes = _shapes(layout)
     missing = sorted(set(shapes) - set(arrays))

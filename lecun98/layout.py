@@ -139,25 +139,7 @@ assert FAITHFUL.n_params == paper.TOTAL_PARAMETERS, FAITHFUL.n_params
 assert FAITHFUL.count_parameters() == paper.PARAMETERS, FAITHFUL.count_parameters()
 
 C3_LINK_OUT, C3_LINK_IN = FAITHFUL.c3_link_out, FAITHFUL.c3_link_in
-C3_LINK_START = np.searchsorted(C3_LINK_OUT, np.arange(paper.C3_MAPS + 1)).astype(np.int64)
-N_C3_LINKS = len(C3_LINK_OUT)  # 60
 C3_FAN_IN = FAITHFUL.c3_fan_in  # 75, 100 or 150
 SHAPES = FAITHFUL.shapes
 OFFSETS = FAITHFUL.offsets
 N_PARAMS = FAITHFUL.n_params
-
-
-def view(flat: np.ndarray, name: str) -> np.ndarray:
-    return FAITHFUL.view(flat, name)
-
-
-def views(flat: np.ndarray) -> dict[str, np.ndarray]:
-    return FAITHFUL.views(flat)
-
-
-def layer_slice(layer: str) -> slice:
-    return FAITHFUL.layer_slice(layer)
-
-
-def fan_in() -> np.ndarray:
-    return FAITHFUL.fan_in()

@@ -18,9 +18,7 @@ from lecun98.sdlm import predict_into
 
 
 def count_parameters() -> dict[str, int]:
-    return {
-        layer: L.layer_slice(layer).stop - L.layer_slice(layer).start for layer in paper.PARAMETERS
-    }
+    return L.FAITHFUL.count_parameters()
 
 
 def count_connections() -> dict[str, int]:

@@ -146,13 +146,14 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     h, eps = np.empty(n, config.dtype), np.empty(n, config.dtype)
     say = (lambda *a: None) if quiet else (lambda *a: tqdm.write(" ".join(map(str, a))))
     t_start = time.perf_counter() - sum(r["seconds_total"] for r in rows)
+    eval_classes = None  # the evaluation set's classes after the last pass (predictions.npy)
     for p in range(first, config.passes):
         t0 = time.perf_counter()
         desc = f"pass {p + 1}/{config.passes}"
         if config.optimiser == "adam":
             epoch = np.random.default_rng(epoch_seeds[p]).permutation(len(ds.train_labels))
             progress = _run_epoch(params, adam, ds, epoch, config, arch, desc)
-            eps[:] = config.lr  # for the step columns of metrics.csv
+            steps = (config.lr, config.lr)
         else:
             if config.optimiser == "sdlm":
                 # ASSUMPTION(hessian-sample): a fresh random sample each pass; h_kk is its mean.
@@ -164,9 +165,11 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
                 h[:] = 0.0
             step_sizes(h, config.eta[p], config.mu, eps)
             progress = _run_pass(params, eps, ds, order, arch, ws, desc)
+            steps = (float(eps.min()), float(eps.max()))
         t_train = time.perf_counter() - t0
         if not np.isfinite(params).all():
             raise Lecun98Error(f"training diverged in pass {p + 1} (non-finite parameters)")
+        eval_classes, _ = model.predict(params, ds.eval_images, config, config.threads)
         row = {
             "pass": p + 1,
             "eta": config.eta[p],
@@ -174,11 +177,10 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
             "train_error_pct": model.error_pct(params, ds.train_images, ds.train_labels,
                                                config, config.threads)
             if config.evaluate_train else float("nan"),
-            "eval_error_pct": model.error_pct(params, ds.eval_images, ds.eval_labels,
-                                              config, config.threads),
+            "eval_error_pct": float(100.0 * np.mean(eval_classes != ds.eval_labels)),
             "mean_loss": progress[LOSS_SUM] / len(order),
-            "step_min": float(eps.min()),
-            "step_max": float(eps.max()),
+            "step_min": steps[0],
+            "step_max": steps[1],
             "seconds_train": t_train,
             "seconds_total": time.perf_counter() - t0,
         }
@@ -192,8 +194,9 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
             f"  {row['seconds_train']:.1f}s")
 
     checkpoint.save(run_dir / "checkpoint.npz", params, config, ds.levels)
-    classes, _ = model.predict(params, ds.eval_images, config, config.threads)
-    np.save(run_dir / "predictions.tmp.npy", classes)
+    if eval_classes is None:  # every pass was done before this call (resumed at the end)
+        eval_classes, _ = model.predict(params, ds.eval_images, config, config.threads)
+    np.save(run_dir / "predictions.tmp.npy", eval_classes)
     os.replace(run_dir / "predictions.tmp.npy", run_dir / "predictions.npy")
     train_seconds = sum(r["seconds_train"] for r in rows)
     summary = {

@@ -74,6 +74,8 @@ def _write(path, arrays):
     (lambda a: a["c3.weight"].__setitem__((0, 3), 1.0), "Table I"),
     (lambda a: a["output.prototypes"].__setitem__((0, 0), 1.0), "Fig. 3"),
     (lambda a: a["c1.bias"].__setitem__(0, np.nan), "NaN"),
+    (lambda a: a.__setitem__("input_levels", np.array("dark")), "input_levels must be"),
+    (lambda a: a.__setitem__("input_levels", np.array([0.0, np.inf])), "input_levels must be"),
 ])
 def test_damaged_checkpoints_are_one_line_errors(tmp_path, params, damage, message):
     arrays = checkpoint.to_arrays(params, Config(subsampling="sum"))
