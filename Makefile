@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce seeds ablations test bench validate report clean
+.PHONY: reproduce seeds ablations figures test bench validate report clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,13 +13,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
-## float64 and float32 -> results/seeds/, the modern LeNet-5 -> results/modern/, the ablations
-## -> results/ablations/, README tables
+## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 ->
+## results/lenet5_distorted/, the modern LeNet-5 -> results/modern/, the ablations ->
+## results/ablations/, Fig. 6 and the other figures -> results/figures/, README tables
 reproduce: $(STAMP)
 	$(PY) experiments/reproduce.py lenet5
 	$(PY) experiments/seeds.py
+	$(PY) experiments/reproduce.py lenet5_distorted
 	$(PY) experiments/reproduce.py modern
 	$(PY) experiments/ablations.py
+	$(PY) experiments/training_size.py
+	$(PY) experiments/figures.py
+
+## make figures: the paper's figures and the robustness study from results/ -> results/figures/
+figures: $(STAMP)
+	$(PY) experiments/figures.py
 
 ## make ablations: every one-factor ablation, 3 seeds -> results/ablations/
 ablations: $(STAMP)
@@ -37,9 +45,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) experiments/bench.py
 
-## make validate: the open choices settled on a validation split -> results/validation/
+## make validate [VALIDATE="1998 modern distortions"]: the open choices settled on a validation
+## split -> results/validation/
 validate: $(STAMP)
-	$(PY) experiments/validate_choices.py
+	$(PY) experiments/validate_choices.py $(VALIDATE)
 
 ## make report: regenerate README tables and figures from results/ (no training)
 report: $(STAMP)

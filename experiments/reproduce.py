@@ -1,12 +1,14 @@
-"""make reproduce: the 1998 LeNet-5 on MNIST, 20 passes of SDLM, as Section III describes; and
-(`reproduce.py modern`) the tutorials' modern LeNet-5 (config.MODERN, float32), seed 0 of both.
+"""make reproduce: the 1998 LeNet-5 on MNIST, 20 passes of SDLM, as Section III describes;
+(`reproduce.py lenet5_distorted`) the same trained on the pool of the originals and 540,000
+distorted copies (Section III-C); and (`reproduce.py modern`) the tutorials' modern LeNet-5
+(config.MODERN, float32); seed 0 of each.
 
 Trains with config.py's defaults (the paper's values, and the validation split's choices where
 the paper is open) in runs/<name>/, evaluates checkpoint.npz a second time with nothing but
 the README's formulas (checkpoint.evaluate_from_formulas), publishes the run to
 results/<name>/, draws fig5.png and regenerates README.md's tables. An interrupted run resumes
 at its last finished pass; `make clean` (or deleting runs/<name>/) starts afresh.
-Usage: python experiments/reproduce.py [lenet5|modern]
+Usage: python experiments/reproduce.py [lenet5|lenet5_distorted|modern]
 """
 
 import json
@@ -21,7 +23,11 @@ from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
 from lecun98.train import train
 
-CONFIGS = {"lenet5": Config(), "modern": Config().replace(**MODERN, dtype="float32", threads=1)}
+CONFIGS = {
+    "lenet5": Config(),
+    "lenet5_distorted": Config(distortions=9),  # 60,000 originals + 540,000 copies
+    "modern": Config().replace(**MODERN, dtype="float32", threads=1),
+}
 FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz",
          "predictions.npy")
 

@@ -15,16 +15,22 @@ recorded with the choice in results/validation/choice.json; config.py's defaults
 The modern LeNet-5's settings that the tutorials leave open (batch 64 or 256, He or Glorot
 initialisation, inputs in [0, 1] or standardised) are settled the same way, from config.MODERN,
 in float32, into results/validation/modern/ (config.MODERN must match its choice.json).
-Usage: make validate
+
+The distortion ranges of Section III-C (nine distorted copies of each training image, as the
+paper) are settled the same way in float32 into results/validation/distortions/, with the same
+network trained without distortions alongside as a reference (config.DISTORTION_RANGES must match
+its choice.json).
+Usage: make validate [VALIDATE="1998 modern distortions"]
 """
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from lecun98.config import MODERN, Config
+from lecun98.config import DISTORTION_RANGES, MODERN, Config
 from lecun98.runner import run_many
 from lecun98.train import read_metrics
 
@@ -50,16 +56,31 @@ MODERN_FACTORS = {
     "init": {"init=he": {}, "init=glorot": dict(init="glorot")},
     "input": {"input=unit": {}, "input=standard": dict(input="standard")},
 }
+# (shift in pixels, scale, squeeze, shear): distortions.Ranges
+RANGES = {"small": (1.0, 0.05, 0.05, 0.1), "medium": (2.0, 0.1, 0.1, 0.2),
+          "large": (3.0, 0.15, 0.15, 0.3)}
+DISTORTION_BASELINE = dict(dtype="float32", distortions=9, distortion_ranges=RANGES["medium"])
+DISTORTION_FACTORS = {"distortion_ranges": {
+    f"ranges={k}": ({"distortion_ranges": v} if k != "medium" else {}) for k, v in RANGES.items()}}
+DISTORTION_REFERENCES = {"no distortions": dict(distortions=0)}
+assert DISTORTION_RANGES in RANGES.values()
+
+
+def _text(value) -> str:
+    return "_".join(f"{v:g}" for v in value) if isinstance(value, (tuple, list)) else str(value)
 
 
 def run_name(change: dict, seed: int) -> str:
-    name = "-".join(f"{k}={v}" for k, v in change.items()) or "baseline"
+    name = "-".join(f"{k}={_text(v)}" for k, v in change.items()) or "baseline"
     return name + (f"-seed={seed}" if seed else "")
 
 
-def settle(root: Path, baseline: dict, factors: dict, single_seed=()) -> dict:
+def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references=None) -> dict:
     """Run every option (seeds 0 and 1, or 0 only), choose by the rule above, confirm the chosen
-    combination, write sweep.csv and choice.json into root; return the choice."""
+    combination, write sweep.csv and choice.json into root; return the choice. references
+    ({label: change}) run with seeds 0 and 1 beside the options, as rows of factor "reference"
+    that take no part in the choice."""
+    references = references or {}
 
     def seeds(factor: str) -> tuple[int, ...]:
         return (0,) if factor in single_seed else (0, 1)
@@ -74,6 +95,10 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=()) -> dict:
             for seed in seeds(factor):
                 runs[run_name(change, seed)] = Config.from_dict(
                     {**baseline, **COMMON, **change, "seed": seed})
+    for change in references.values():
+        for seed in (0, 1):
+            runs[run_name(change, seed)] = Config.from_dict(
+                {**baseline, **COMMON, **change, "seed": seed})
     run_many(runs, root, jobs=2)
 
     pairs = {n[: -len("-seed=1")] for n in runs if n.endswith("-seed=1")}
@@ -94,9 +119,21 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=()) -> dict:
         if means[default] - means[best] <= noise:
             best = default
         choice[factor] = options[best].get(factor, baseline[factor])
-    # the chosen combination, validated as a whole (the factors were moved one at a time)
-    confirm = {run_name({}, s).replace("baseline", "chosen"): Config.from_dict(
-        {**baseline, **COMMON, **choice, "seed": s}) for s in (0, 1)}
+    for label, change in references.items():
+        per_seed = {s: score(run_name(change, s)) for s in (0, 1)}
+        rows.append({"factor": "reference", "option": label, "seeds": 2,
+                     "validation_error_pct_last5": round(float(np.mean(
+                         [v[0] for v in per_seed.values()])), 4),
+                     "validation_error_pct_final": round(float(np.mean(
+                         [v[1] for v in per_seed.values()])), 4),
+                     **{f"seed{s}_last5": round(v[0], 4) for s, v in per_seed.items()}})
+    # the chosen combination, validated as a whole (the factors were moved one at a time); a run
+    # of the very same configuration above is not run twice
+    confirm = {}
+    for s in (0, 1):
+        config = Config.from_dict({**baseline, **COMMON, **choice, "seed": s})
+        same = [name for name, c in runs.items() if c == config]
+        confirm[same[0] if same else run_name({}, s).replace("baseline", "chosen")] = config
     run_many(confirm, root, jobs=2)
     chosen_score = float(np.mean([score(n)[0] for n in confirm]))
     fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
@@ -117,10 +154,21 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=()) -> dict:
     return choice
 
 
-def main() -> None:
-    settle(ROOT, BASELINE, FACTORS, SINGLE_SEED)
-    settle(ROOT / "modern", MODERN_BASELINE, MODERN_FACTORS)
+SWEEPS = {
+    "1998": lambda: settle(ROOT, BASELINE, FACTORS, SINGLE_SEED),
+    "modern": lambda: settle(ROOT / "modern", MODERN_BASELINE, MODERN_FACTORS),
+    "distortions": lambda: settle(ROOT / "distortions", DISTORTION_BASELINE, DISTORTION_FACTORS,
+                                  references=DISTORTION_REFERENCES),
+}
+
+
+def main(names=tuple(SWEEPS)) -> None:
+    unknown = [n for n in names if n not in SWEEPS]
+    if unknown:
+        sys.exit(f"usage: python experiments/validate_choices.py [{' '.join(SWEEPS)}]")
+    for name in names:
+        SWEEPS[name]()
 
 
 if __name__ == "__main__":
-    main()
+    main(tuple(sys.argv[1:]) or tuple(SWEEPS))

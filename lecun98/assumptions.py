@@ -117,4 +117,24 @@ ASSUMPTIONS = (
         "As stated.",
         "--seed",
     ),
+    Assumption(
+        "distortion-ranges",
+        "Section III-C: random planar affine maps (horizontal and vertical translation, "
+        "scaling, squeezing, horizontal shear); no ranges are given.",
+        "each drawn uniformly: {distortion_ranges}; bilinear resampling in the 32x32 field, "
+        "background outside it",
+        "Chosen on the validation split among three sets of ranges, nine copies each "
+        "(results/validation/distortions/).",
+        "--distortion-ranges SHIFT SCALE SQUEEZE SHEAR",
+        "distortion_ranges",
+    ),
+    Assumption(
+        "distortion-draw",
+        "Each of the 20 passes presents 60,000 patterns of the 600,000 (60,000 originals and "
+        "540,000 distorted copies); how they are picked is not said.",
+        "every pass draws 60,000 distinct patterns from the whole pool at random (from the "
+        "seed), originals and copies alike; the pool is built once per run from the seed",
+        "The plainest reading; over 20 passes each pattern is seen about twice.",
+        "--distortions N (copies of each image)",
+    ),
 )

@@ -29,6 +29,11 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
         if field.name == "eta":
             parser.add_argument("--eta", type=float, nargs="+", help="global rate per pass")
             continue
+        if field.name == "distortion_ranges":
+            parser.add_argument("--distortion-ranges", type=float, nargs=4,
+                                metavar=("SHIFT", "SCALE", "SQUEEZE", "SHEAR"),
+                                help=f"distortion half-widths (default {field.default})")
+            continue
         kind = _boolean if isinstance(field.default, bool) else type(field.default)
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None,
                             help=f"(default {field.default})")

@@ -26,6 +26,11 @@ INITS = ("paper", "glorot", "he")
 # Adam's constants (Kingma & Ba 2015, the tutorials' defaults); its rate is Config.lr
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
+# ASSUMPTION(distortion-ranges): half-widths of the uniform draws of Section III-C's distortions
+# (shift in pixels, relative scale, squeeze, horizontal shear; distortions.Ranges), chosen on the
+# validation split: results/validation/distortions/choice.json (make validate VALIDATE=distortions).
+DISTORTION_RANGES = (2.0, 0.1, 0.1, 0.2)
+
 # The modern LeNet-5 of the tutorials: every component replaced; the rest of Config as 1998.
 # What the tutorials leave open (batch 64 or 256, He or Glorot, inputs [0, 1] or standardised)
 # is chosen on the validation split: results/validation/modern/choice.json (make validate).
@@ -92,8 +97,15 @@ class Config:
     # Arithmetic of parameters, activations and steps: "float64" (the reference results) or
     # "float32" (about twice as fast, make bench; its accuracy over seeds: make seeds, README).
     dtype: str = "float64"
-    # Measure the error on the whole training set after every pass (Fig. 5). Sweeps skip it.
+    # Measure the error on the whole training set after every pass (Fig. 5; on the undistorted
+    # originals). Sweeps skip it.
     evaluate_train: bool = True
+    # Section III-C: when > 0, train on a pool of the originals plus `distortions` randomly
+    # distorted copies of each (the paper: 9, 540,000 copies), each pass presenting train_size
+    # patterns drawn from the pool (ASSUMPTION(distortion-draw)); 0: the originals only.
+    distortions: int = 0
+    # (shift, scale, squeeze, shear) half-widths: DISTORTION_RANGES above
+    distortion_ranges: tuple[float, ...] = DISTORTION_RANGES
 
     def __post_init__(self):
         problems = []
@@ -142,6 +154,18 @@ class Config:
             problems.append(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if not isinstance(self.evaluate_train, bool):
             problems.append(f"evaluate_train must be true or false, got {self.evaluate_train!r}")
+        if not (isinstance(self.distortions, int) and 0 <= self.distortions <= 20):
+            problems.append(f"distortions must be an integer in 0..20, got {self.distortions!r}")
+        if len(self.distortion_ranges) != 4:
+            problems.append("distortion_ranges needs 4 values (shift, scale, squeeze, shear), got "
+                            f"{len(self.distortion_ranges)}")
+        else:
+            from lecun98.distortions import Ranges
+
+            try:
+                Ranges(*self.distortion_ranges)
+            except Lecun98Error as e:
+                problems.append(str(e))
         if problems:
             raise Lecun98Error("bad configuration: " + "; ".join(problems))
 
@@ -158,8 +182,13 @@ class Config:
         values = dict(values)
         if "passes" in values and "eta" not in values:
             values["eta"] = tuple(paper.eta_schedule(int(values["passes"])))
-        if "eta" in values:
-            values["eta"] = tuple(float(e) for e in values["eta"])
+        for key in ("eta", "distortion_ranges"):
+            if key in values:
+                try:
+                    values[key] = tuple(float(e) for e in values[key])
+                except (TypeError, ValueError):
+                    raise Lecun98Error(f"bad configuration: {key} must be a list of numbers, "
+                                       f"got {values[key]!r}") from None
         try:
             return cls(**values)
         except TypeError as e:
@@ -184,4 +213,12 @@ class Config:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["eta"] = list(self.eta)
+        d["distortion_ranges"] = list(self.distortion_ranges)
         return d
+
+    @property
+    def ranges(self):
+        """distortion_ranges as a distortions.Ranges."""
+        from lecun98.distortions import Ranges
+
+        return Ranges(*self.distortion_ranges)

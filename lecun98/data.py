@@ -165,19 +165,20 @@ def normalise(
 ) -> np.ndarray:
     """(N, 28, 28) uint8 -> (N, 32, 32): pad with background and map pixel p in 0..255 to
     background + (foreground - background) * p / 255. The defaults are the paper's levels
-    (Section II-B, III-A); the modern network uses 0 and 1."""
+    (Section II-B, III-A); the modern network uses 0 and 1. (N, 32, 32) uint8 images, already in
+    the field (distortions.pool), are mapped the same way without padding."""
     if (
         not isinstance(images, np.ndarray)
         or images.dtype != np.uint8
         or images.ndim != 3
-        or images.shape[1:] != (MNIST_SIZE, MNIST_SIZE)
+        or images.shape[1:] not in ((MNIST_SIZE, MNIST_SIZE), (IMAGE_SIZE, IMAGE_SIZE))
     ):
         got = (
             f"{images.dtype} array of shape {images.shape}"
             if isinstance(images, np.ndarray)
             else type(images).__name__
         )
-        raise Lecun98Error(f"normalise expects a (N, 28, 28) uint8 array, got {got}")
+        raise Lecun98Error(f"normalise expects a (N, 28, 28) or (N, 32, 32) uint8 array, got {got}")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise Lecun98Error(f"normalise needs a floating dtype, got {dtype}")
@@ -186,6 +187,8 @@ def normalise(
     # ~0.12, not the ~1 the paper says they give.
     levels = np.linspace(background, foreground, 256).astype(dtype)  # (256,), both ends exact
     # ASSUMPTION(padding): the 2-pixel border is background (-0.1), not zero.
+    if images.shape[1] == IMAGE_SIZE:
+        return levels[images]
     out = np.full((len(images), IMAGE_SIZE, IMAGE_SIZE), levels[0], dtype=dtype)  # (N, 32, 32)
     out[:, PAD : PAD + MNIST_SIZE, PAD : PAD + MNIST_SIZE] = levels[images]
     return out

@@ -3,7 +3,12 @@
 
 The schedule is Python; each SDLM / SGD pass is one compiled call (sdlm.train_pass) run in a
 worker thread while this thread draws its progress bar; an Adam epoch is one compiled call per
-mini-batch (minibatch.py). A run directory holds:
+mini-batch (minibatch.py).
+
+With Config.distortions > 0 (Section III-C) the training set is a pool of the originals and
+their distorted copies (distortions.pool, uint8, built once from the run's seed); each pass
+presents train_size patterns drawn from it afresh (Datasets.for_pass), and the pass's Hessian
+sample comes from those patterns. A run directory holds:
 
     config.json     the Config
     env.json        versions, CPU, git commit
@@ -28,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lecun98 import checkpoint, data, minibatch, model, runinfo
+from lecun98 import checkpoint, data, distortions, minibatch, model, runinfo
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
 from lecun98.layout import Layout
@@ -79,12 +84,37 @@ class Datasets:
         self.eval_images = data.normalise(eval_raw, dtype=config.dtype, background=lo,
                                           foreground=hi)
         self.train_labels = labels[train_idx]
+        self._raw = images[train_idx] if config.distortions else None
+        self._pool = self._pool_labels = self._buffer = None
+        self._config = config
+
+    def build_pool(self, seed: int) -> None:
+        """Section III-C's pool: the originals and config.distortions copies of each (uint8)."""
+        c = self._config
+        self._pool = distortions.pool(self._raw, c.distortions, c.ranges, seed, progress=True)
+        self._pool_labels = np.tile(self.train_labels, c.distortions + 1)
+        self._raw = None
+
+    def for_pass(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The images and labels one pass presents: the training images, or with distortions
+        train_size distinct patterns drawn from the pool, normalised afresh (the last pass's are freed)."""
+        if self._pool is None:
+            return self.train_images, self.train_labels
+        # ASSUMPTION(distortion-draw): each pass draws train_size distinct patterns from the
+        # whole pool (originals and copies alike) at random; the paper says only that each pass
+        # presents 60,000 patterns of the 600,000.
+        draw = np.sort(np.random.default_rng(seed).choice(len(self._pool), len(self.train_labels),
+                                                          replace=False))
+        lo, hi = self.levels
+        self._buffer = data.normalise(self._pool[draw], dtype=self._config.dtype, background=lo,
+                                      foreground=hi)
+        return self._buffer, self._pool_labels[draw]
 
 
-def _run_pass(params, eps, ds, order, arch, ws, desc):
+def _run_pass(params, eps, images, labels, order, arch, ws, desc):
     """One compiled pass in a worker thread; this thread shows progress and handles Ctrl-C."""
     progress = np.zeros(4)
-    args = (params, eps, ds.train_images, ds.train_labels, order, arch, ws, progress)
+    args = (params, eps, images, labels, order, arch, ws, progress)
     worker = threading.Thread(target=train_pass, args=args, daemon=True)
     bar = tqdm(total=len(order), desc=desc, unit="pat", leave=False, dynamic_ncols=True)
     worker.start()
@@ -105,11 +135,11 @@ def _run_pass(params, eps, ds, order, arch, ws, desc):
     return progress
 
 
-def _run_epoch(params, adam, ds, order, config, arch, desc):
+def _run_epoch(params, adam, images, labels, order, config, arch, desc):
     """One epoch of Adam (minibatch.train_epoch) with a progress bar; Ctrl-C stops between
     batches (the epoch is then redone on resume)."""
     with tqdm(total=len(order), desc=desc, unit="pat", leave=False, dynamic_ncols=True) as bar:
-        return minibatch.train_epoch(params, adam, ds.train_images, ds.train_labels, order,
+        return minibatch.train_epoch(params, adam, images, labels, order,
                                      config.batch, config.lr, arch, config.threads, bar.update)
 
 
@@ -137,10 +167,15 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     hessian_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
     # Adam, as the tutorials' data loaders do: a fresh random order every epoch
     epoch_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
+    # drawn after the others, so a run without distortions keeps its bits
+    pool_seed = int(rng.integers(0, 2**63 - 1))
+    draw_seeds = rng.integers(0, 2**63 - 1, size=config.passes)
 
     n = Layout.of(config).n_params
     adam = {"m": np.zeros(n, config.dtype), "v": np.zeros(n, config.dtype), "step": 0}
     rows, first = _resume(run_dir, params, adam)
+    if config.distortions and first < config.passes:
+        ds.build_pool(pool_seed)
     arch = make_arch(config)
     ws = new_workspace(np.dtype(config.dtype).type, n)
     h, eps = np.empty(n, config.dtype), np.empty(n, config.dtype)
@@ -150,21 +185,22 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     for p in range(first, config.passes):
         t0 = time.perf_counter()
         desc = f"pass {p + 1}/{config.passes}"
+        images, labels = ds.for_pass(draw_seeds[p])
         if config.optimiser == "adam":
-            epoch = np.random.default_rng(epoch_seeds[p]).permutation(len(ds.train_labels))
-            progress = _run_epoch(params, adam, ds, epoch, config, arch, desc)
+            epoch = np.random.default_rng(epoch_seeds[p]).permutation(len(labels))
+            progress = _run_epoch(params, adam, images, labels, epoch, config, arch, desc)
             steps = (config.lr, config.lr)
         else:
             if config.optimiser == "sdlm":
                 # ASSUMPTION(hessian-sample): a fresh random sample each pass; h_kk is its mean.
                 sample = np.random.default_rng(hessian_seeds[p]).choice(
-                    len(ds.train_labels), size=config.hessian_patterns, replace=False
+                    len(labels), size=config.hessian_patterns, replace=False
                 )
-                estimate_hessian(params, ds.train_images, sample, arch, ws, h)
+                estimate_hessian(params, images, sample, arch, ws, h)
             else:  # sgd: SDLM's steps without the curvature, eta / mu for every parameter
                 h[:] = 0.0
             step_sizes(h, config.eta[p], config.mu, eps)
-            progress = _run_pass(params, eps, ds, order, arch, ws, desc)
+            progress = _run_pass(params, eps, images, labels, order, arch, ws, desc)
             steps = (float(eps.min()), float(eps.max()))
         t_train = time.perf_counter() - t0
         if not np.isfinite(params).all():

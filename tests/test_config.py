@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from lecun98 import paper
-from lecun98.config import MODERN, Config
+from lecun98.config import DISTORTION_RANGES, MODERN, Config
 from lecun98.errors import Lecun98Error
 
 CHOICE = Path(__file__).resolve().parent.parent / "results" / "validation" / "choice.json"
@@ -26,6 +26,12 @@ def test_modern_preset_is_the_validation_choice():
     Config().replace(**MODERN)  # a valid configuration
 
 
+def test_distortion_ranges_are_the_validation_choice():
+    choice = json.loads((CHOICE.parent / "distortions" / "choice.json").read_text())
+    assert tuple(choice["chosen"]["distortion_ranges"]) == DISTORTION_RANGES  # make validate
+    assert Config().distortion_ranges == DISTORTION_RANGES and Config().distortions == 0
+
+
 @pytest.mark.parametrize("bad", [
     dict(loss="hinge"), dict(subsampling="max"), dict(j=-1.0), dict(j=float("nan")),
     dict(mu=0.0), dict(passes=0), dict(eta=(1e-3,)), dict(validation=60_000),
@@ -34,7 +40,10 @@ def test_modern_preset_is_the_validation_choice():
     dict(evaluate_train="yes"), dict(activation="tanh2"), dict(pooling="sum"), dict(c3="dense"),
     dict(output="svm"), dict(output="softmax"), dict(output="rbf", loss="ce"),
     dict(optimiser="rmsprop"), dict(optimiser="sgd", batch=8), dict(optimiser="adam", batch=0),
-    dict(lr=0.0), dict(input="zscore"), dict(init="lecun"),
+    dict(lr=0.0), dict(input="zscore"), dict(init="lecun"), dict(distortions=-1),
+    dict(distortions=21), dict(distortions=1.5), dict(distortion_ranges=(1.0, 0.1, 0.1)),
+    dict(distortion_ranges=(-1.0, 0.1, 0.1, 0.1)), dict(distortion_ranges=(1.0, 0.9, 0.1, 0.1)),
+    dict(distortion_ranges=(1.0, 0.1, 0.1, float("nan"))), dict(distortion_ranges="big"),
 ])
 def test_bad_values_are_one_clear_error(bad):
     with pytest.raises(Lecun98Error, match="bad configuration"):
@@ -46,7 +55,8 @@ def test_passes_without_eta_takes_the_paper_schedule_prefix():
 
 
 def test_round_trip_and_file_errors(tmp_path):
-    c = Config.from_dict(dict(j=0.5, passes=2))
+    c = Config.from_dict(dict(j=0.5, passes=2, distortions=3, distortion_ranges=[2, 0.1, 0, 0.2]))
+    assert c.distortion_ranges == (2.0, 0.1, 0.0, 0.2)
     path = tmp_path / "c.json"
     path.write_text(json.dumps(c.to_dict()))
     assert Config.from_file(path) == c

@@ -140,11 +140,12 @@ def test_normalise_float32() -> None:
         np.zeros((2, 28, 28), dtype=np.float64),
         np.zeros((28, 28), dtype=np.uint8),
         np.zeros((2, 28, 27), dtype=np.uint8),
+        np.zeros((2, 32, 28), dtype=np.uint8),
         [[[0] * 28] * 28],
     ],
 )
 def test_normalise_rejects_bad_input(bad: object) -> None:
-    with pytest.raises(Lecun98Error, match=r"expects a \(N, 28, 28\) uint8 array"):
+    with pytest.raises(Lecun98Error, match=r"expects a \(N, 28, 28\) or \(N, 32, 32\) uint8 array"):
         data.normalise(bad)
 
 
