@@ -13,13 +13,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
-## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 ->
+## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 (seeds 0-2) ->
 ## results/lenet5_distorted/, the modern LeNet-5 -> results/modern/, the ablations ->
 ## results/ablations/, Fig. 6 and the other figures -> results/figures/, README tables
 reproduce: $(STAMP)
 	$(PY) experiments/reproduce.py lenet5
 	$(PY) experiments/seeds.py
 	$(PY) experiments/reproduce.py lenet5_distorted
+	$(PY) experiments/distorted_seeds.py
 	$(PY) experiments/reproduce.py modern
 	$(PY) experiments/ablations.py
 	$(PY) experiments/training_size.py

@@ -59,9 +59,13 @@ MODERN_FACTORS = {
 # (shift in pixels, scale, squeeze, shear): distortions.Ranges
 RANGES = {"small": (1.0, 0.05, 0.05, 0.1), "medium": (2.0, 0.1, 0.1, 0.2),
           "large": (3.0, 0.15, 0.15, 0.3)}
-DISTORTION_BASELINE = dict(dtype="float32", distortions=9, distortion_ranges=RANGES["medium"])
-DISTORTION_FACTORS = {"distortion_ranges": {
-    f"ranges={k}": ({"distortion_ranges": v} if k != "medium" else {}) for k, v in RANGES.items()}}
+DISTORTION_BASELINE = dict(dtype="float32", distortions=9, distortion_ranges=RANGES["medium"],
+                           distortion_draw="pool")
+DISTORTION_FACTORS = {
+    "distortion_ranges": {f"ranges={k}": ({"distortion_ranges": v} if k != "medium" else {})
+                          for k, v in RANGES.items()},
+    "distortion_draw": {"draw=pool": {}, "draw=per-image": dict(distortion_draw="per-image")},
+}
 DISTORTION_REFERENCES = {"no distortions": dict(distortions=0)}
 assert DISTORTION_RANGES in RANGES.values()
 

@@ -23,6 +23,7 @@ OUTPUTS = ("rbf", "softmax")
 OPTIMISERS = ("sdlm", "sgd", "adam")
 INPUTS = ("paper", "unit", "standard")
 INITS = ("paper", "glorot", "he")
+DISTORTION_DRAWS = ("pool", "per-image")
 # Adam's constants (Kingma & Ba 2015, the tutorials' defaults); its rate is Config.lr
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
@@ -106,6 +107,10 @@ class Config:
     distortions: int = 0
     # (shift, scale, squeeze, shear) half-widths: DISTORTION_RANGES above
     distortion_ranges: tuple[float, ...] = DISTORTION_RANGES
+    # ASSUMPTION(distortion-draw): how a pass picks its train_size patterns from the pool:
+    # "pool", any train_size distinct patterns of the whole pool at random; "per-image", one of
+    # the distortions + 1 versions (original or copy) of every training image, at random
+    distortion_draw: str = "pool"
 
     def __post_init__(self):
         problems = []
@@ -156,6 +161,9 @@ class Config:
             problems.append(f"evaluate_train must be true or false, got {self.evaluate_train!r}")
         if not (isinstance(self.distortions, int) and 0 <= self.distortions <= 20):
             problems.append(f"distortions must be an integer in 0..20, got {self.distortions!r}")
+        if self.distortion_draw not in DISTORTION_DRAWS:
+            problems.append(f"distortion_draw must be one of {DISTORTION_DRAWS}, got "
+                            f"{self.distortion_draw!r}")
         if len(self.distortion_ranges) != 4:
             problems.append("distortion_ranges needs 4 values (shift, scale, squeeze, shear), got "
                             f"{len(self.distortion_ranges)}")

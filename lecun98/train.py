@@ -100,11 +100,13 @@ class Datasets:
         train_size distinct patterns drawn from the pool, normalised afresh (the last pass's are freed)."""
         if self._pool is None:
             return self.train_images, self.train_labels
-        # ASSUMPTION(distortion-draw): each pass draws train_size distinct patterns from the
-        # whole pool (originals and copies alike) at random; the paper says only that each pass
-        # presents 60,000 patterns of the 600,000.
-        draw = np.sort(np.random.default_rng(seed).choice(len(self._pool), len(self.train_labels),
-                                                          replace=False))
+        # ASSUMPTION(distortion-draw): the paper says only that each pass presents 60,000
+        # patterns of the 600,000; Config.distortion_draw says which.
+        rng, n = np.random.default_rng(seed), len(self.train_labels)
+        if self._config.distortion_draw == "pool":  # any n distinct patterns of the pool
+            draw = np.sort(rng.choice(len(self._pool), n, replace=False))
+        else:  # "per-image": one version (original or copy) of every image
+            draw = rng.integers(0, self._config.distortions + 1, size=n) * n + np.arange(n)
         lo, hi = self.levels
         self._buffer = data.normalise(self._pool[draw], dtype=self._config.dtype, background=lo,
                                       foreground=hi)

@@ -94,11 +94,12 @@ def test_random_maps_stay_within_their_ranges():
 
 def test_pool_is_originals_then_copies_and_seeded(field):
     raw, _ = data.load_mnist_raw("train")
-    p = distortions.pool(raw[:50], 3, Config().ranges, seed=7)
+    mild = distortions.Ranges(1.0, 0.05, 0.05, 0.1)
+    p = distortions.pool(raw[:50], 3, mild, seed=7)
     assert p.shape == (200, 32, 32) and p.dtype == np.uint8
     assert np.array_equal(p[:50], distortions.pad(raw[:50]))
-    assert np.array_equal(p, distortions.pool(raw[:50], 3, Config().ranges, seed=7))
-    assert not np.array_equal(p, distortions.pool(raw[:50], 3, Config().ranges, seed=8))
+    assert np.array_equal(p, distortions.pool(raw[:50], 3, mild, seed=7))
+    assert not np.array_equal(p, distortions.pool(raw[:50], 3, mild, seed=8))
     for c in range(1, 4):  # copy c of image i is a distortion of image i
         copy = p[c * 50:(c + 1) * 50].reshape(50, -1).astype(float)
         own = [np.corrcoef(copy[i], p[i].reshape(-1))[0, 1] for i in range(50)]
@@ -144,6 +145,14 @@ def test_each_pass_draws_distinct_patterns_from_the_pool():
     originals = {row.tobytes() for row in ds.train_images.reshape(300, -1)}
     from_copies = sum(row.tobytes() not in originals for row in flat)
     assert 150 < from_copies < 250  # 2 of every 3 pool patterns are copies
+    each = train.Datasets(TINY.replace(distortion_draw="per-image"))
+    each.build_pool(seed=3)
+    images, labels = each.for_pass(11)
+    assert np.array_equal(labels, each.train_labels)  # one version of every image, in order
+    versions = data.normalise(each._pool).reshape(3, 300, 32, 32)  # original, copy 1, copy 2
+    picked = [[v for v in range(3) if np.array_equal(versions[v, i], images[i])] for i in range(300)]
+    assert all(picked)  # every image i appears as one of its own versions
+    assert len({p[0] for p in picked}) == 3
     plain, plain_labels = train.Datasets(TINY.replace(distortions=0)).for_pass(11)
     assert np.array_equal(plain, ds.train_images) and len(plain_labels) == 300
 

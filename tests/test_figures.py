@@ -46,7 +46,8 @@ def test_distortion_examples_depend_on_the_seed_only(tmp_path):
     b = figures.distortion_examples(tmp_path / "b.png", seed=1, digits=2, copies=3)
     c = figures.distortion_examples(tmp_path / "c.png", seed=2, digits=2, copies=3)
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
-    assert "shift ±1 px, scale ±5%" in _title(a)
+    shift, scale = Config().distortion_ranges[:2]  # the chosen ranges are the default
+    assert f"shift ±{shift:g} px, scale ±{100 * scale:g}%" in _title(a)
     with pytest.raises(Lecun98Error):
         figures.distortion_examples(tmp_path / "d.png", digits=11)
 

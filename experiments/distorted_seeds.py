@@ -1,0 +1,53 @@
+"""The distortion-trained LeNet-5 over seeds 0, 1, 2 (float64): error bars for the Section III-C
+result. Seed 0 is make reproduce's own run (results/lenet5_distorted/); seeds 1 and 2 train
+here, two at a time, in runs/distorted_seeds/. Writes results/lenet5_distorted/seeds.csv and
+the README's distorted block.
+Usage: python experiments/distorted_seeds.py   (part of make reproduce)
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lecun98 import report
+from lecun98.config import Config
+from lecun98.errors import Lecun98Error
+from lecun98.runner import run_many
+
+PUBLISHED = Path("results/lenet5_distorted")
+SEEDS = (1, 2)
+
+
+def main() -> int:
+    if not (PUBLISHED / "summary.json").exists():
+        print("error: results/lenet5_distorted/ is missing: run make reproduce first",
+              file=sys.stderr)
+        return 2
+    base = Config.from_file(PUBLISHED / "config.json")
+    try:
+        summaries = run_many({f"seed={s}": base.replace(seed=s) for s in SEEDS},
+                             Path("runs/distorted_seeds"), jobs=2)
+    except Lecun98Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    summaries = {0: json.loads((PUBLISHED / "summary.json").read_text())} | {
+        s: summaries[f"seed={s}"] for s in SEEDS}
+    rows = [{"seed": s, "test_error_pct": v["test_error_pct"],
+             "train_error_pct": round(v["train_error_pct"], 4),
+             "wall_seconds": round(v["wall_seconds"], 1)} for s, v in summaries.items()]
+    with (PUBLISHED / "seeds.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    errors = [r["test_error_pct"] for r in rows]
+    print(f"with distortions: test error {np.mean(errors):.2f} +- {np.std(errors, ddof=1):.2f}% "
+          f"(seeds {', '.join(f'{e:.2f}' for e in errors)})")
+    report.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
