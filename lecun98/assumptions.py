@@ -134,7 +134,9 @@ ASSUMPTIONS = (
         "540,000 distorted copies); how they are picked is not said.",
         "every pass draws 60,000 distinct patterns from the whole pool at random (from the "
         "seed), originals and copies alike; the pool is built once per run from the seed",
-        "The plainest reading; over 20 passes each pattern is seen about twice.",
-        "--distortions N (copies of each image)",
+        "The plainest reading (over 20 passes each pattern is seen about twice); one version "
+        "of every image per pass (per-image) is compared on the validation split.",
+        "--distortion-draw pool|per-image",
+        "distortion_draw",
     ),
 )

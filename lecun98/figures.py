@@ -283,9 +283,9 @@ def misclassified(run_dir, out, per_row: int = 14, most: int = 280) -> tuple[Pat
     title = f"{count} misclassified test digits ({pct:.2f}%)"
     shown = min(count, most)
     rows = max(1, -(-shown // per_row))
-    note = (f"run {Path(run_dir).name}; labels true→predicted"
-            + (f"; the first {shown} shown" if shown < count else "")
-            + f". The paper's Fig. 8 shows {FIG8_COUNT} (trained with distortions)")
+    note = (f"{Path(run_dir).name}, true→predicted"
+            + (f", the first {shown} shown" if shown < count else "")
+            + f" (the paper's Fig. 8: {FIG8_COUNT})")
     with _pyplot() as plt:
         fig, axes = plt.subplots(rows, per_row, figsize=(7, 0.62 * rows + 0.9), dpi=DPI,
                                  squeeze=False)

@@ -161,7 +161,9 @@ def test_gradient_by_finite_differences(arch):
         network.fprop(p, image, arch_, ws)
         return rbf.loss_fprop_bprop(ws.y, label, arch_.loss, arch_.j, gy)
 
-    assert energy(params) == e
+    # fprop compiled alone and fprop inlined in slice_gradient may round differently in the
+    # last place (reassociation is allowed, and each entry point is optimised on its own)
+    assert energy(params) == pytest.approx(e, rel=1e-13)
     h = 1e-4 if arch == "1998" else 1e-6
     idx = check_indices(rng, config)
     fd = fourth_order(energy, params, idx, h)

@@ -21,3 +21,29 @@ def test_every_assumption_id_is_named_in_the_code():
     source = "".join(p.read_text() for p in report.REPO.joinpath("lecun98").rglob("*.py"))
     missing = [a.id for a in ASSUMPTIONS if f"ASSUMPTION({a.id})" not in source]
     assert not missing, missing
+
+
+def test_blocks_without_results_say_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    for block in (report.distorted_block, report.figures_block, report.timing_block,
+                  report.results_block, report.modern_block):
+        assert block().startswith("_No") and "make " in block()
+
+
+def test_timing_adds_the_stages_and_names_the_longest(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    for name, seconds in (("lenet5", 600.0), ("modern", 3000.0), ("lenet5_distorted", 1200.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"wall_seconds": seconds}))
+    for name, seconds in (("float64-seed=0", 600.0), ("float64-seed=1", 240.0),
+                          ("float32-seed=0", 120.0)):
+        (tmp_path / "seeds" / name).mkdir(parents=True)
+        (tmp_path / "seeds" / name / "summary.json").write_text(
+            json.dumps({"wall_seconds": seconds}))
+    text = report.timing_block()
+    # 10 + 50 + 20 min alone, and the two extra seed runs (6 min) two at a time: 3 min
+    assert "about **83 minutes**" in text
+    assert "most of it is the modern LeNet-5: 1 run, 50 min" in text
+    assert "| seeds (float64 and float32, 0-2) | 2 | 6.0 | 3.0 |" in text
