@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
-## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 (seeds 0-2) ->
-## results/lenet5_distorted/, the modern LeNet-5 -> results/modern/, the ablations ->
+## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 (seeds 0-2, and 20 vs
+## 40 passes) -> results/lenet5_distorted/, the modern LeNet-5 -> results/modern/, the ablations ->
 ## results/ablations/, Fig. 6 and the other figures -> results/figures/, README tables
 reproduce: $(STAMP)
 	$(PY) experiments/reproduce.py lenet5
@@ -24,6 +24,7 @@ reproduce: $(STAMP)
 	$(PY) experiments/reproduce.py modern
 	$(PY) experiments/ablations.py
 	$(PY) experiments/training_size.py
+	$(PY) experiments/distortion_passes.py
 	$(PY) experiments/figures.py
 
 ## make figures: the paper's figures and the robustness study from results/ -> results/figures/
