@@ -10,8 +10,9 @@ in (x = column, y = row) pixel coordinates about the field's centre c = (15.5, 1
 s = 1 + u_s, squeeze q = 1 + u_q (q < 1 compresses horizontally and stretches vertically), shear h,
 shift t, each u drawn uniformly in +-its range (Ranges). The image is resampled through the
 inverse map, bilinearly, with background outside the source field: what
-scipy.ndimage.affine_transform(order=1, mode="grid-constant", cval=0) gives (tests/test_distortions.py
-checks the compiled warp against it), compiled here because the paper's pool is 540,000 copies.
+scipy.ndimage.affine_transform(order=1, mode="grid-constant", cval=0) gives
+(tests/test_distortions.py checks the compiled warp against it), compiled here because the
+paper's pool is 540,000 copies.
 
 The ranges are not in the paper: config.DISTORTION_RANGES holds the choice made on the validation
 split (results/validation/distortions/, make validate VALIDATE=distortions).
@@ -45,7 +46,8 @@ class Ranges:
     def __post_init__(self):
         for name, limit in (("shift", 8.0), ("scale", 0.5), ("squeeze", 0.5), ("shear", 1.0)):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= limit):
+            if not (isinstance(value, (int, float)) and math.isfinite(value)
+                    and 0 <= value <= limit):
                 raise Lecun98Error(f"distortion range {name} must be in 0..{limit}, got {value!r}")
 
 
@@ -124,7 +126,8 @@ def _check_uint8(images, shape, who):
         raise Lecun98Error(f"{who} expects a (N, {shape[0]}, {shape[1]}) uint8 array, got {got}")
 
 
-def apply(images: np.ndarray, inverse: np.ndarray, source=None, progress: bool = False) -> np.ndarray:
+def apply(images: np.ndarray, inverse: np.ndarray, source=None,
+          progress: bool = False) -> np.ndarray:
     """Warp 32x32 uint8 images through (K, 2, 3) inverse maps: image source[k] (default k) by map
     k, in chunks (a progress bar when progress is true). Returns (K, 32, 32) uint8."""
     _check_uint8(images, (FIELD, FIELD), "distortions.apply")
@@ -136,7 +139,8 @@ def apply(images: np.ndarray, inverse: np.ndarray, source=None, progress: bool =
             raise Lecun98Error(f"{len(inverse)} maps for {len(images)} images")
         source = np.arange(len(images))
     source = np.ascontiguousarray(source, dtype=np.int64)
-    if source.shape != (len(inverse),) or (len(source) and not 0 <= source.min() <= source.max() < len(images)):
+    if source.shape != (len(inverse),) or (
+            len(source) and not 0 <= source.min() <= source.max() < len(images)):
         raise Lecun98Error("source must give one image index in range per map")
     out = np.empty((len(inverse), FIELD, FIELD), np.uint8)
     quiet = {} if progress else {"disable": True}  # else TQDM_DISABLE decides (runner.py)
@@ -149,7 +153,8 @@ def apply(images: np.ndarray, inverse: np.ndarray, source=None, progress: bool =
     return out
 
 
-def pool(images: np.ndarray, copies: int, ranges: Ranges, seed: int, progress: bool = False) -> np.ndarray:
+def pool(images: np.ndarray, copies: int, ranges: Ranges, seed: int,
+         progress: bool = False) -> np.ndarray:
     """The paper's training pool: the (N, 28, 28) uint8 originals, padded to 32x32, followed by
     `copies` randomly distorted copies of each (copy c of image i at (c + 1) N + i): a
     ((copies + 1) N, 32, 32) uint8 array, the same for the same seed (540,000 copies: ~600 MB)."""

@@ -8,7 +8,8 @@
     robustness            not in the paper: test error under rotation, scaling and shift, per net
 
 Each function writes one PNG (its title also stored as the PNG's "Title" text) and returns its
-path (misclassified: the path and the count); sizes and fonts are chosen to be read at ~700 px wide in the README.
+path (misclassified: the path and the count); sizes and fonts are chosen to be read at ~700 px
+wide in the README.
 """
 
 import contextlib
@@ -145,7 +146,8 @@ def training_size(rows: list[dict], out) -> Path:
     for r in rows:
         try:
             key = (int(r["train_size"]), int(r["distortions"]))
-            runs.setdefault(key, []).append((float(r["test_error_pct"]), float(r["train_error_pct"])))
+            runs.setdefault(key, []).append((float(r["test_error_pct"]),
+                                             float(r["train_error_pct"])))
         except (KeyError, TypeError, ValueError) as e:
             raise Lecun98Error(f"training_size: each row needs train_size, distortions, "
                                f"test_error_pct and train_error_pct ({e!r} in {r!r})") from None
@@ -260,7 +262,8 @@ def misclassified_digits(run_dir) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
         predicted = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise Lecun98Error(f"{path}: no such file (train.py writes it after the last pass)") from None
+        raise Lecun98Error(
+            f"{path}: no such file (train.py writes it after the last pass)") from None
     except (OSError, ValueError, EOFError) as e:
         raise Lecun98Error(f"{path}: not a readable .npy file ({e})") from None
     if predicted.shape != labels.shape or predicted.dtype.kind not in "iu":

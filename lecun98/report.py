@@ -301,7 +301,8 @@ def distorted_block() -> str:
         gain = means["without distortions"] - means["with distortions"]
         verdict = (
             f"\n\nOver seeds, training with distortions changes the mean test error by "
-            f"{-gain:+.2f} points (the paper: {paper.TEST_ERROR_DISTORTED_PCT - paper.TEST_ERROR_PCT:+.2f})"
+            f"{-gain:+.2f} points (the paper: "
+            f"{paper.TEST_ERROR_DISTORTED_PCT - paper.TEST_ERROR_PCT:+.2f})"
             f"; the target of {paper.TEST_ERROR_DISTORTED_PCT:.2f}% is "
             + ("met" if s["test_error_pct"] <= paper.TEST_ERROR_DISTORTED_PCT else "**not met**")
             + f". With the paper's 20-pass schedule the distortion-trained net ends with "

@@ -85,7 +85,7 @@ class Datasets:
                                           foreground=hi)
         self.train_labels = labels[train_idx]
         self._raw = images[train_idx] if config.distortions else None
-        self._pool = self._pool_labels = self._buffer = None
+        self._pool = self._pool_labels = self._pass_images = None
         self._config = config
 
     def build_pool(self, seed: int) -> None:
@@ -97,7 +97,7 @@ class Datasets:
 
     def for_pass(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """The images and labels one pass presents: the training images, or with distortions
-        train_size distinct patterns drawn from the pool, normalised afresh (the last pass's are freed)."""
+        train_size patterns drawn from the pool, normalised afresh (replacing the last pass's)."""
         if self._pool is None:
             return self.train_images, self.train_labels
         # ASSUMPTION(distortion-draw): the paper says only that each pass presents 60,000
@@ -108,9 +108,9 @@ class Datasets:
         else:  # "per-image": one version (original or copy) of every image
             draw = rng.integers(0, self._config.distortions + 1, size=n) * n + np.arange(n)
         lo, hi = self.levels
-        self._buffer = data.normalise(self._pool[draw], dtype=self._config.dtype, background=lo,
-                                      foreground=hi)
-        return self._buffer, self._pool_labels[draw]
+        self._pass_images = data.normalise(self._pool[draw], dtype=self._config.dtype,
+                                           background=lo, foreground=hi)
+        return self._pass_images, self._pool_labels[draw]
 
 
 def _run_pass(params, eps, images, labels, order, arch, ws, desc):

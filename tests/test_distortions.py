@@ -150,7 +150,8 @@ def test_each_pass_draws_distinct_patterns_from_the_pool():
     images, labels = each.for_pass(11)
     assert np.array_equal(labels, each.train_labels)  # one version of every image, in order
     versions = data.normalise(each._pool).reshape(3, 300, 32, 32)  # original, copy 1, copy 2
-    picked = [[v for v in range(3) if np.array_equal(versions[v, i], images[i])] for i in range(300)]
+    picked = [[v for v in range(3) if np.array_equal(versions[v, i], images[i])]
+              for i in range(300)]
     assert all(picked)  # every image i appears as one of its own versions
     assert len({p[0] for p in picked}) == 3
     plain, plain_labels = train.Datasets(TINY.replace(distortions=0)).for_pass(11)
