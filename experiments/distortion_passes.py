@@ -30,14 +30,14 @@ from lecun98.config import DISTORTION_RANGES, Config
 from lecun98.errors import Lecun98Error
 from lecun98.runner import run_many
 from lecun98.train import read_metrics
+from validate_choices import COMMON, DISTORTION_BASELINE, DISTORTION_REFERENCES, run_name
 
 VALIDATION = Path("results/validation/distortions")
-# the settings of validate_choices.py's distortion sweep
-SPLIT = dict(validation=10_000, train_size=50_000, evaluate_train=False, threads=1,
-             dtype="float32", distortion_ranges=DISTORTION_RANGES)
-# the 20-pass runs that already exist: (distortions, seed) -> run directory
-SPLIT_20 = {(9, 0): "baseline", (9, 1): "baseline-seed=1", (0, 0): "distortions=0",
-            (0, 1): "distortions=0-seed=1"}
+# the settings of validate_choices.py's distortion sweep, with the chosen ranges
+SPLIT = {**DISTORTION_BASELINE, **COMMON, "distortion_ranges": DISTORTION_RANGES}
+# the 20-pass runs of that sweep: (distortions, seed) -> run directory
+SPLIT_20 = {(d, s): run_name(change, s) for s in (0, 1)
+            for d, change in ((9, {}), (0, DISTORTION_REFERENCES["no distortions"]))}
 TEST_20 = {0: Path("results/lenet5"), 9: Path("results/lenet5_distorted")}
 OUT = Path("results/lenet5_distorted/passes.csv")
 

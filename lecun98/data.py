@@ -156,6 +156,23 @@ def input_levels(kind: str, train_images: np.ndarray) -> tuple[float, float]:
     return -mean / sd, (1.0 - mean) / sd
 
 
+def check_uint8(images, sizes: tuple[int, ...], who: str) -> None:
+    """One clear error unless images is an (N, s, s) uint8 array with s one of sizes."""
+    if (
+        not isinstance(images, np.ndarray)
+        or images.dtype != np.uint8
+        or images.ndim != 3
+        or images.shape[1:] not in [(s, s) for s in sizes]
+    ):
+        got = (
+            f"{images.dtype} array of shape {images.shape}"
+            if isinstance(images, np.ndarray)
+            else type(images).__name__
+        )
+        shapes = " or ".join(f"(N, {s}, {s})" for s in sizes)
+        raise Lecun98Error(f"{who} expects a {shapes} uint8 array, got {got}")
+
+
 def normalise(
     images: np.ndarray,
     *,
@@ -167,18 +184,7 @@ def normalise(
     background + (foreground - background) * p / 255. The defaults are the paper's levels
     (Section II-B, III-A); the modern network uses 0 and 1. (N, 32, 32) uint8 images, already in
     the field (distortions.pool), are mapped the same way without padding."""
-    if (
-        not isinstance(images, np.ndarray)
-        or images.dtype != np.uint8
-        or images.ndim != 3
-        or images.shape[1:] not in ((MNIST_SIZE, MNIST_SIZE), (IMAGE_SIZE, IMAGE_SIZE))
-    ):
-        got = (
-            f"{images.dtype} array of shape {images.shape}"
-            if isinstance(images, np.ndarray)
-            else type(images).__name__
-        )
-        raise Lecun98Error(f"normalise expects a (N, 28, 28) or (N, 32, 32) uint8 array, got {got}")
+    check_uint8(images, (MNIST_SIZE, IMAGE_SIZE), "normalise")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise Lecun98Error(f"normalise needs a floating dtype, got {dtype}")

@@ -24,11 +24,11 @@ import math
 import numpy as np
 from tqdm import tqdm
 
-from lecun98.data import MNIST_SIZE, PAD
+from lecun98.data import IMAGE_SIZE as FIELD  # the 32x32 field
+from lecun98.data import MNIST_SIZE, PAD, check_uint8
 from lecun98.errors import Lecun98Error
 from lecun98.jit import kernel
 
-FIELD = MNIST_SIZE + 2 * PAD  # 32
 CENTRE = (FIELD - 1) / 2.0  # 15.5, between the two middle pixels
 CHUNK = 20_000  # images warped per compiled call (progress bar granularity)
 
@@ -49,6 +49,10 @@ class Ranges:
             if not (isinstance(value, (int, float)) and math.isfinite(value)
                     and 0 <= value <= limit):
                 raise Lecun98Error(f"distortion range {name} must be in 0..{limit}, got {value!r}")
+
+    def describe(self) -> str:
+        return (f"shift ±{self.shift:g} px, scale ±{100 * self.scale:g}%, "
+                f"squeeze ±{100 * self.squeeze:g}%, shear ±{self.shear:g}")
 
 
 def inverse_maps(matrices: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -112,25 +116,17 @@ def warp(images, source, inverse, out):
 
 def pad(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) uint8 -> (N, 32, 32) uint8 with a background (0) border."""
-    _check_uint8(images, (MNIST_SIZE, MNIST_SIZE), "pad")
+    check_uint8(images, (MNIST_SIZE,), "pad")
     out = np.zeros((len(images), FIELD, FIELD), np.uint8)
     out[:, PAD:PAD + MNIST_SIZE, PAD:PAD + MNIST_SIZE] = images
     return out
-
-
-def _check_uint8(images, shape, who):
-    if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 3
-            and images.shape[1:] == shape):
-        got = (f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray)
-               else type(images).__name__)
-        raise Lecun98Error(f"{who} expects a (N, {shape[0]}, {shape[1]}) uint8 array, got {got}")
 
 
 def apply(images: np.ndarray, inverse: np.ndarray, source=None,
           progress: bool = False) -> np.ndarray:
     """Warp 32x32 uint8 images through (K, 2, 3) inverse maps: image source[k] (default k) by map
     k, in chunks (a progress bar when progress is true). Returns (K, 32, 32) uint8."""
-    _check_uint8(images, (FIELD, FIELD), "distortions.apply")
+    check_uint8(images, (FIELD,), "distortions.apply")
     inverse = np.ascontiguousarray(inverse, dtype=np.float64)
     if inverse.ndim != 3 or inverse.shape[1:] != (2, 3):
         raise Lecun98Error(f"inverse maps must have shape (K, 2, 3), got {inverse.shape}")

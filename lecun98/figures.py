@@ -34,8 +34,6 @@ INK = "gray_r"  # 0 / background white, high values / ink black, as printed in t
 ROTATIONS = tuple(range(-40, 41, 5))  # degrees, counter-clockwise on screen
 SCALES = tuple(round(0.6 + 0.1 * i, 1) for i in range(9))  # 0.6 .. 1.4
 SHIFTS = tuple(range(-6, 7))  # pixels, dx = dy (right and down)
-FIG8_COUNT = 82  # Section III-C: the distortion-trained net's misclassified test digits
-FIG6_TEST_DISTORTED_PCT = 0.82  # Fig. 6, digitised: test error with distortions, 60,000 only
 
 
 @contextlib.contextmanager
@@ -94,11 +92,6 @@ def prototypes(out) -> Path:
 
 
 # --- Fig. 7 -------------------------------------------------------------------------------------
-def _describe(ranges: distortions.Ranges) -> str:
-    return (f"shift ±{ranges.shift:g} px, scale ±{100 * ranges.scale:g}%, "
-            f"squeeze ±{100 * ranges.squeeze:g}%, shear ±{ranges.shear:g}")
-
-
 def distortion_examples(out, seed: int = 0, ranges: distortions.Ranges | None = None,
                         digits: int = 5, copies: int = 9) -> Path:
     """Fig. 7: the first training image of classes 0..digits-1, padded to 32 x 32, then `copies`
@@ -113,7 +106,7 @@ def distortion_examples(out, seed: int = 0, ranges: distortions.Ranges | None = 
     inverse = distortions.random_maps(digits * copies, ranges, np.random.default_rng(seed))
     warped = distortions.apply(field, inverse, np.repeat(np.arange(digits), copies))
     warped = warped.reshape(digits, copies, distortions.FIELD, distortions.FIELD)
-    title = f"Random distortions of training digits (cf. Fig. 7): {_describe(ranges)}"
+    title = f"Random distortions of training digits (cf. Fig. 7): {ranges.describe()}"
     with _pyplot() as plt:
         cols = copies + 1
         fig, axes = plt.subplots(digits, cols, figsize=(7, 7 * digits / cols + 1.0), dpi=DPI,
@@ -131,7 +124,7 @@ def distortion_examples(out, seed: int = 0, ranges: distortions.Ranges | None = 
                         spine.set_linewidth(2)
         axes[0, 0].set_title("original", fontsize=10, color="C0")
         axes[0, 1].set_title(f"{copies} distorted copies", fontsize=10, loc="left")
-        fig.suptitle(f"Random distortions of training digits (cf. Fig. 7)\n{_describe(ranges)}"
+        fig.suptitle(f"Random distortions of training digits (cf. Fig. 7)\n{ranges.describe()}"
                      f" (seed {seed})")
         fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.95 / fig.get_figheight())
         return _save(plt, fig, out, title)
@@ -162,7 +155,8 @@ def training_size(rows: list[dict], out) -> Path:
                 label="paper: test, no distortions")
         ax.plot(paper.FIG6_SIZES, paper.FIG6_TRAIN_PCT, "s", ms=9, mfc="none", mew=1.5,
                 color="C1", label="paper: training, no distortions")
-        ax.plot([paper.FIG6_SIZES[-1]], [FIG6_TEST_DISTORTED_PCT], "^", ms=10, mfc="none", mew=1.5,
+        ax.plot([paper.FIG6_SIZES[-1]], [paper.FIG6_TEST_DISTORTED_PCT], "^", ms=10, mfc="none",
+                mew=1.5,
                 color="C2", label="paper: test, with distortions")
         series = (("test", 0, 0, "C0", "-"), ("training", 1, 0, "C1", "-"),
                   ("test", 0, 9, "C2", "--"), ("training", 1, 9, "C3", "--"))
@@ -288,7 +282,7 @@ def misclassified(run_dir, out, per_row: int = 14, most: int = 280) -> tuple[Pat
     rows = max(1, -(-shown // per_row))
     note = (f"{Path(run_dir).name}, true→predicted"
             + (f", the first {shown} shown" if shown < count else "")
-            + f" (the paper's Fig. 8: {FIG8_COUNT})")
+            + f" (the paper's Fig. 8: {paper.FIG8_MISCLASSIFIED})")
     with _pyplot() as plt:
         fig, axes = plt.subplots(rows, per_row, figsize=(7, 0.62 * rows + 0.9), dpi=DPI,
                                  squeeze=False)

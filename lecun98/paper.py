@@ -132,6 +132,10 @@ FIG5_TRAIN_PCT = np.array(
 FIG6_SIZES = np.array([15_000, 30_000, 60_000])
 FIG6_TEST_PCT = np.array([1.68, 1.14, 0.94])
 FIG6_TRAIN_PCT = np.array([0.05, 0.31, 0.35])
+FIG6_TEST_DISTORTED_PCT = 0.82  # with distortions: the 60,000 point only
+
+# Fig. 8: the test digits the distortion-trained net misclassifies.
+FIG8_MISCLASSIFIED = 82
 
 # Figs. 11-12: ~401k multiply-adds per recognition; 2-3 days on a 200 MHz R10000.
 MULTIPLY_ADDS_PER_RECOGNITION = 401_000
