@@ -14,14 +14,16 @@ $(STAMP): pyproject.toml
 
 ## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
 ## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 (seeds 0-2, and 20 vs
-## 40 passes) -> results/lenet5_distorted/, the modern LeNet-5 -> results/modern/, the ablations ->
-## results/ablations/, Fig. 6 and the other figures -> results/figures/, README tables
+## 40 passes) -> results/lenet5_distorted/, the modern LeNet-5 -> results/modern/ (seeds 0-9 ->
+## results/modern_seeds/), the ablations -> results/ablations/, Fig. 6 and the other figures ->
+## results/figures/, README tables
 reproduce: $(STAMP)
 	$(PY) experiments/reproduce.py lenet5
 	$(PY) experiments/seeds.py
 	$(PY) experiments/reproduce.py lenet5_distorted
 	$(PY) experiments/distorted_seeds.py
 	$(PY) experiments/reproduce.py modern
+	$(PY) experiments/modern_seeds.py
 	$(PY) experiments/ablations.py
 	$(PY) experiments/training_size.py
 	$(PY) experiments/distortion_passes.py

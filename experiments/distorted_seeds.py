@@ -5,7 +5,6 @@ the README's distorted block.
 Usage: python experiments/distorted_seeds.py   (part of make reproduce)
 """
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 from lecun98 import report
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
-from lecun98.runner import run_many
+from lecun98.runner import run_many, write_table
 
 PUBLISHED = Path("results/lenet5_distorted")
 SEEDS = (1, 2)
@@ -38,10 +37,7 @@ def main() -> int:
     rows = [{"seed": s, "test_error_pct": v["test_error_pct"],
              "train_error_pct": round(v["train_error_pct"], 4),
              "wall_seconds": round(v["wall_seconds"], 1)} for s, v in summaries.items()]
-    with (PUBLISHED / "seeds.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_table(PUBLISHED / "seeds.csv", rows)
     errors = [r["test_error_pct"] for r in rows]
     print(f"with distortions: test error {np.mean(errors):.2f} +- {np.std(errors, ddof=1):.2f}% "
           f"(seeds {', '.join(f'{e:.2f}' for e in errors)})")

@@ -17,7 +17,6 @@ results/lenet5_distorted/passes=40/, and the README's distorted block.
 Usage: python experiments/distortion_passes.py   (part of make reproduce)
 """
 
-import csv
 import json
 import shutil
 import sys
@@ -28,7 +27,7 @@ import numpy as np
 from lecun98 import report
 from lecun98.config import DISTORTION_RANGES, Config
 from lecun98.errors import Lecun98Error
-from lecun98.runner import run_many
+from lecun98.runner import run_many, write_table
 from lecun98.train import read_metrics
 from validate_choices import COMMON, DISTORTION_BASELINE, DISTORTION_REFERENCES, run_name
 
@@ -92,10 +91,7 @@ def main() -> int:
         for file in ("config.json", "env.json", "metrics.csv", "summary.json"):
             shutil.copy2(Path("runs/distortion_passes") / name / file,
                          OUT.parent / "passes=40" / name / file)
-    with OUT.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_table(OUT, rows)
     for r in rows:
         print(r)
     report.main()

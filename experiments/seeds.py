@@ -8,7 +8,6 @@ two at a time, in runs/seeds/. Writes results/seeds/table.csv and the README's s
 Usage: make seeds (part of make reproduce).
 """
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from lecun98 import report
 from lecun98.config import Config
-from lecun98.runner import run_many
+from lecun98.runner import run_many, write_table
 
 RUNS = Path("runs/seeds")
 OUT = Path("results/seeds")
@@ -50,10 +49,7 @@ def main() -> None:
                          "train_error_pct": summary["train_error_pct"],
                          "train_seconds": round(summary["train_seconds"], 1),
                          "patterns_per_second": round(summary["patterns_per_second"])})
-    with (OUT / "table.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_table(OUT / "table.csv", rows)
     for d in DTYPES:
         errors = [r["test_error_pct"] for r in rows if r["dtype"] == d]
         print(f"{d}: test error {np.mean(errors):.2f} +- {np.std(errors, ddof=1):.2f}% "

@@ -8,7 +8,6 @@ an interrupted run resumes). Writes results/figures/fig6_training_size.csv and .
 Usage: python experiments/training_size.py   (part of make reproduce)
 """
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from lecun98 import figures
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
-from lecun98.runner import run_many
+from lecun98.runner import run_many, write_table
 
 SIZES = (15_000, 30_000)
 PUBLISHED = {0: Path("results/lenet5"), 9: Path("results/lenet5_distorted")}  # 60,000
@@ -42,10 +41,7 @@ def main() -> int:
         rows.append(_row(60_000, d, json.loads((path / "summary.json").read_text())))
     rows.sort(key=lambda r: (r["distortions"], r["train_size"]))
     OUT.mkdir(parents=True, exist_ok=True)
-    with (OUT / "fig6_training_size.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_table(OUT / "fig6_training_size.csv", rows)
     print(figures.training_size(rows, OUT / "fig6_training_size.png"))
     return 0
 

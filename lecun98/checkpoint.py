@@ -4,10 +4,12 @@ Arrays (float64 unless said): c1.weight (6,1,5,5), c1.bias (6), s2.coef (6), s2.
 c3.weight (16,6,5,5) zero where Table I has no link, c3.bias (16), s4.coef (16), s4.bias (16),
 c5.weight (120,16,5,5), c5.bias (120), f6.weight (84,120), f6.bias (84), output.prototypes
 (10,84), the string `subsampling`, "sum" or "mean", the string `architecture` (JSON: the
-component flags of config.py) and `input_levels` (2): the background and foreground levels the
-images were normalised to. Other architectures drop s2.* and s4.* (parameter-free pooling),
-fill all of c3.weight (c3 "full"), or replace output.prototypes by out.weight (10,84) and
-out.bias (10) (softmax output). A checkpoint without `architecture` is the 1998 network.
+component flags of config.py), `input_levels` (2): the background and foreground levels the
+images were normalised to, and the string `dtype`: the floating-point type the network was
+trained and is evaluated in ("float64" when absent, as in checkpoints written before it
+existed). Other architectures drop s2.* and s4.* (parameter-free pooling), fill all of
+c3.weight (c3 "full"), or replace output.prototypes by out.weight (10,84) and out.bias (10)
+(softmax output). A checkpoint without `architecture` is the 1998 network.
 
 `evaluate_from_formulas` computes the network from these arrays and the formulas alone, with
 none of the package's kernels: it is how tests show a checkpoint means what the README says.
@@ -53,6 +55,7 @@ def to_arrays(params: np.ndarray, config: Config, levels=(paper.BACKGROUND, pape
     out["subsampling"] = np.array(config.subsampling)
     out["architecture"] = np.array(json.dumps({k: getattr(config, k) for k in ARCHITECTURE}))
     out["input_levels"] = np.array(levels, dtype=np.float64)
+    out["dtype"] = np.array(config.dtype)
     return out
 
 
@@ -96,9 +99,10 @@ def load(path: str | os.PathLike) -> tuple[np.ndarray, Config, tuple[float, floa
     try:
         if "architecture" in arrays:
             flags = json.loads(str(arrays["architecture"]))
-        config = Config().replace(**{k: flags[k] for k in ARCHITECTURE if k in flags})
+        config = Config().replace(**{k: flags[k] for k in ARCHITECTURE if k in flags},
+                                  dtype=str(arrays.get("dtype", "float64")))
     except (ValueError, TypeError, Lecun98Error) as e:
-        raise Lecun98Error(f"{path}: unreadable architecture ({e})") from None
+        raise Lecun98Error(f"{path}: unreadable architecture or dtype ({e})") from None
     try:
         levels = tuple(float(x) for x in np.ravel(arrays.get("input_levels",
                                                              (paper.BACKGROUND, paper.FOREGROUND))))

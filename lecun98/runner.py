@@ -4,6 +4,7 @@ Every run directory is complete (it has summary.json) or resumable: re-running a
 finished runs and continues interrupted ones from their last finished pass.
 """
 
+import csv
 import json
 import os
 import subprocess
@@ -17,10 +18,24 @@ from lecun98.config import Config
 from lecun98.errors import Lecun98Error
 
 
+def write_table(path: str | os.PathLike, rows: list[dict]) -> None:
+    """rows (dicts with the same keys, in column order) as a CSV file with a header line,
+    written to a temporary file and renamed: a table is complete or absent."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
 def run_many(runs: dict[str, Config], root: str | os.PathLike, jobs: int = 2,
              log_dir: str | os.PathLike = "runs/logs") -> dict[str, dict]:
-    """Train every named config into root/<name>/ (jobs at a time); return their summaries."""
-    root, log_dir = Path(root), Path(log_dir)
+    """Train every named config into root/<name>/ (jobs at a time); return their summaries.
+    Each run's config file and log go to log_dir/<root's name>/ (scripts share run names)."""
+    root = Path(root)
+    log_dir = Path(log_dir) / root.name
     log_dir.mkdir(parents=True, exist_ok=True)
     todo = {n: c for n, c in runs.items() if not (root / n / "summary.json").exists()}
 

@@ -10,7 +10,7 @@ DOCUMENTED = {  # README.md, "Checkpoint format": the 1998 network
     "c1.weight": (6, 1, 5, 5), "c1.bias": (6,), "s2.coef": (6,), "s2.bias": (6,),
     "c3.weight": (16, 6, 5, 5), "c3.bias": (16,), "s4.coef": (16,), "s4.bias": (16,),
     "c5.weight": (120, 16, 5, 5), "c5.bias": (120,), "f6.weight": (84, 120), "f6.bias": (84,),
-    "output.prototypes": (10, 84), "input_levels": (2,),
+    "output.prototypes": (10, 84), "input_levels": (2,), "dtype": (),
 }
 MODERN_ARCH = Config().replace(**{k: MODERN[k] for k in checkpoint.ARCHITECTURE if k in MODERN})
 ARCHS = {
@@ -50,6 +50,14 @@ def test_modern_round_trip(tmp_path):
     assert config == MODERN_ARCH and levels == (0.0, 1.0) and np.array_equal(loaded, p)
 
 
+def test_the_precision_is_kept_and_defaults_to_float64(tmp_path, params):
+    checkpoint.save(tmp_path / "f32.npz", params.astype(np.float32), Config(dtype="float32"))
+    assert checkpoint.load(tmp_path / "f32.npz")[1].dtype == "float32"
+    arrays = checkpoint.to_arrays(params, Config(dtype="float32"))
+    del arrays["dtype"]  # written before the array existed
+    assert checkpoint.load(_write(tmp_path / "old.npz", arrays))[1].dtype == "float64"
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_formulas_alone_give_the_models_predictions(arch):
     config = ARCHS[arch]
@@ -76,6 +84,7 @@ def _write(path, arrays):
     (lambda a: a["c1.bias"].__setitem__(0, np.nan), "NaN"),
     (lambda a: a.__setitem__("input_levels", np.array("dark")), "input_levels must be"),
     (lambda a: a.__setitem__("input_levels", np.array([0.0, np.inf])), "input_levels must be"),
+    (lambda a: a.__setitem__("dtype", np.array("float16")), "dtype must be"),
 ])
 def test_damaged_checkpoints_are_one_line_errors(tmp_path, params, damage, message):
     arrays = checkpoint.to_arrays(params, Config(subsampling="sum"))

@@ -26,7 +26,7 @@ def test_every_assumption_id_is_named_in_the_code():
 def test_blocks_without_results_say_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "RESULTS", tmp_path)
     for block in (report.distorted_block, report.figures_block, report.timing_block,
-                  report.results_block, report.modern_block):
+                  report.results_block, report.modern_block, report.modern_seeds_block):
         assert block().startswith("_No") and "make " in block()
 
 
@@ -47,3 +47,28 @@ def test_timing_adds_the_stages_and_names_the_longest(tmp_path, monkeypatch):
     assert "about **83 minutes**" in text
     assert "most of it is the modern LeNet-5: 1 run, 50 min" in text
     assert "| seeds (float64 and float32, 0-2) | 2 | 6.0 | 3.0 |" in text
+
+
+def test_modern_seeds_block_and_figure(tmp_path, monkeypatch):
+    import csv
+
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    root = tmp_path / "modern_seeds"
+    final = {0: 1.0, 1: 1.2, 2: 0.8}
+    for seed, last in final.items():
+        (root / f"seed={seed}").mkdir(parents=True)
+        with (root / f"seed={seed}" / "metrics.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["pass", "eval_error_pct"])
+            w.writeheader()
+            w.writerows([{"pass": 1, "eval_error_pct": 2.0}, {"pass": 2, "eval_error_pct": last}])
+    with (root / "table.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["seed", "test_error_pct", "test_error_pct_last2_mean",
+                                          "test_error_pct_best_epoch"])
+        w.writeheader()
+        w.writerows([{"seed": s, "test_error_pct": e, "test_error_pct_last2_mean": (2 + e) / 2,
+                      "test_error_pct_best_epoch": e} for s, e in final.items()])
+    text = report.modern_seeds_block()
+    assert "**1.00 ± 0.20% (range 0.80-1.20)**" in text  # after the last epoch
+    assert "mean of the last 2 epochs | 1.50 ± 0.10%" in text
+    assert "3 seeds" in text and "1.00, 1.20, 0.80" in text
+    assert report.modern_seeds_figure(root).stat().st_size > 10_000

@@ -100,3 +100,19 @@ def test_cli_evaluate_prints_error_and_confusion(tmp_path):
     confusion = np.array(result["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 10_000
     assert result["errors"] == 10_000 - np.trace(confusion)
+
+
+def test_run_many_keeps_scripts_with_the_same_run_names_apart(tmp_path):
+    """Two scripts name their runs alike ("seed=1"): each root gets its own config file and log,
+    so one script's config can never be trained under the other's name."""
+    from lecun98.runner import run_many, write_table
+
+    logs = tmp_path / "logs"
+    a = run_many({"seed=1": TINY.replace(passes=1, seed=1)}, tmp_path / "a", 1, logs)
+    b = run_many({"seed=1": TINY.replace(passes=1, seed=2)}, tmp_path / "b", 1, logs)
+    assert Config.from_file(tmp_path / "a" / "seed=1" / "config.json").seed == 1
+    assert Config.from_file(tmp_path / "b" / "seed=1" / "config.json").seed == 2
+    assert (logs / "a" / "seed=1.log").exists() and (logs / "b" / "seed=1.log").exists()
+    assert a["seed=1"]["seed"] == 1 and b["seed=1"]["seed"] == 2
+    write_table(tmp_path / "t.csv", [{"x": 1, "y": 2}, {"x": 3, "y": 4}])
+    assert (tmp_path / "t.csv").read_text().splitlines() == ["x,y", "1,2", "3,4"]
