@@ -25,18 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from lecun98 import report
-from lecun98.config import DISTORTION_RANGES, Config
+from lecun98.config import DISTORTED, DISTORTION_OUTPUT_D2, DISTORTION_RANGES, Config
 from lecun98.errors import Lecun98Error
 from lecun98.runner import run_many, write_table
 from lecun98.train import read_metrics
 from validate_choices import COMMON, DISTORTION_BASELINE, DISTORTION_REFERENCES, run_name
 
 VALIDATION = Path("results/validation/distortions")
-# the settings of validate_choices.py's distortion sweep, with the chosen ranges
+# the settings of validate_choices.py's distortion sweep, with the chosen ranges; with
+# distortions, the chosen curvature constant too (config.DISTORTED), without, the 1998 one
 SPLIT = {**DISTORTION_BASELINE, **COMMON, "distortion_ranges": DISTORTION_RANGES}
+PROTOCOL = {9: {"output_d2": DISTORTION_OUTPUT_D2}, 0: DISTORTION_REFERENCES["no distortions"]}
+assert PROTOCOL[9].items() <= DISTORTED.items()
 # the 20-pass runs of that sweep: (distortions, seed) -> run directory
-SPLIT_20 = {(d, s): run_name(change, s) for s in (0, 1)
-            for d, change in ((9, {}), (0, DISTORTION_REFERENCES["no distortions"]))}
+SPLIT_20 = {(d, s): run_name(change, s) for s in (0, 1) for d, change in PROTOCOL.items()}
 TEST_20 = {0: Path("results/lenet5"), 9: Path("results/lenet5_distorted")}
 OUT = Path("results/lenet5_distorted/passes.csv")
 
@@ -49,14 +51,14 @@ def main() -> int:
               "VALIDATE=distortions first", file=sys.stderr)
         return 2
     for (d, s), name in SPLIT_20.items():  # the existing runs are what this script assumes
-        expected = Config.from_dict({**SPLIT, "distortions": d, "seed": s})
+        expected = Config.from_dict({**SPLIT, **PROTOCOL[d], "seed": s})
         if Config.from_file(VALIDATION / name / "config.json") != expected:
             print(f"error: {VALIDATION / name} is not the expected 20-pass run", file=sys.stderr)
             return 2
     split_40 = {f"passes=40-distortions={d}" + (f"-seed={s}" if s else ""):
-                Config.from_dict({**SPLIT, "distortions": d, "seed": s, "passes": 40})
+                Config.from_dict({**SPLIT, **PROTOCOL[d], "seed": s, "passes": 40})
                 for d in (0, 9) for s in (0, 1)}
-    test_40 = {f"distortions={d}": Config.from_dict({"passes": 40, "distortions": d})
+    test_40 = {f"distortions={d}": Config.from_dict({"passes": 40, **(DISTORTED if d else {})})
                for d in (0, 9)}
     try:
         run_many(split_40, VALIDATION, jobs=2)

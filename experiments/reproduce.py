@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from lecun98 import checkpoint, data, report
-from lecun98.config import MODERN, Config
+from lecun98.config import DISTORTED, MODERN, Config
 from lecun98.errors import Lecun98Error
 from lecun98.train import train
 
 CONFIGS = {
     "lenet5": Config(),
-    "lenet5_distorted": Config(distortions=9),  # 60,000 originals + 540,000 copies
+    "lenet5_distorted": Config(**DISTORTED),  # 60,000 originals + 540,000 copies
     "modern": Config().replace(**MODERN, dtype="float32", threads=1),
 }
 FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.npz",

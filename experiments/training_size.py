@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from lecun98 import figures
-from lecun98.config import Config
+from lecun98.config import DISTORTED, Config
 from lecun98.errors import Lecun98Error
 from lecun98.runner import run_many, write_table
 
@@ -23,7 +23,8 @@ OUT = Path("results/figures")
 
 
 def main() -> int:
-    runs = {f"train_size={n}-distortions={d}": Config(train_size=n, distortions=d)
+    runs = {f"train_size={n}-distortions={d}":
+            Config(train_size=n, **(DISTORTED if d else {"distortions": 0}))
             for n in SIZES for d in PUBLISHED}
     missing = [str(p) for p in PUBLISHED.values() if not (p / "summary.json").exists()]
     if missing:

@@ -17,9 +17,10 @@ initialisation, inputs in [0, 1] or standardised) are settled the same way, from
 in float32, into results/validation/modern/ (config.MODERN must match its choice.json).
 
 The distortion ranges of Section III-C (nine distorted copies of each training image, as the
-paper) are settled the same way in float32 into results/validation/distortions/, with the same
-network trained without distortions alongside as a reference (config.DISTORTION_RANGES must match
-its choice.json).
+paper), the draw and the output curvature constant when training on the pool are settled the
+same way in float32 into results/validation/distortions/, with the same network trained without
+distortions alongside as a reference (config.DISTORTION_RANGES and DISTORTION_OUTPUT_D2 must
+match its choice.json).
 Usage: make validate [VALIDATE="1998 modern distortions"]
 """
 
@@ -60,13 +61,17 @@ MODERN_FACTORS = {
 RANGES = {"small": (1.0, 0.05, 0.05, 0.1), "medium": (2.0, 0.1, 0.1, 0.2),
           "large": (3.0, 0.15, 0.15, 0.3)}
 DISTORTION_BASELINE = dict(dtype="float32", distortions=9, distortion_ranges=RANGES["medium"],
-                           distortion_draw="pool")
+                           distortion_draw="pool", output_d2=2.0)
 DISTORTION_FACTORS = {
     "distortion_ranges": {f"ranges={k}": ({"distortion_ranges": v} if k != "medium" else {})
                           for k, v in RANGES.items()},
     "distortion_draw": {"draw=pool": {}, "draw=per-image": dict(distortion_draw="per-image")},
+    # the output curvature constant (ASSUMPTION(output-curvature)): larger, smaller steps
+    "output_d2": {"output_d2=2": {}, "output_d2=4": dict(output_d2=4.0),
+                  "output_d2=8": dict(output_d2=8.0)},
 }
-DISTORTION_REFERENCES = {"no distortions": dict(distortions=0)}
+DISTORTION_REFERENCES = {"no distortions": dict(distortions=0),
+                         "no distortions, output_d2=4": dict(distortions=0, output_d2=4.0)}
 assert DISTORTION_RANGES in RANGES.values()
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from lecun98 import data, paper
 from lecun98.assumptions import ASSUMPTIONS
-from lecun98.config import Config
+from lecun98.config import DISTORTION_OUTPUT_D2, Config
 from lecun98.distortions import Ranges
 from lecun98.runinfo import REPO
 from lecun98.train import read_metrics
@@ -170,15 +170,19 @@ def validation_block() -> str:
     if (root / "distortions" / "choice.json").exists():
         d, d_table = _sweep_table(root / "distortions")
         distortions = (
-            "\n\nThe distortion ranges of Section III-C (half-widths of the uniform draws: shift "
-            "in pixels, scale, squeeze, shear; nine distorted copies of each of the 50,000 "
-            "images, each pass drawing 50,000 patterns from the pool), the same way in float32, "
-            f"from {_ranges_text(d['baseline']['distortion_ranges'])} (seed noise "
-            f"{d['seed_noise_pct']:.2f} points); the reference row is the same network trained "
-            f"without distortions:\n\n{d_table}\n\nChosen: "
-            f"{_ranges_text(d['chosen']['distortion_ranges'])}: config.DISTORTION_RANGES "
-            "(tests/test_config.py checks). The chosen combination scores "
-            f"**{d['chosen_validation_error_pct_last5']:.2f}%**.")
+            "\n\nThe settings of Section III-C's protocol, the same way in float32: the "
+            "distortion ranges (half-widths of the uniform draws: shift in pixels, scale, "
+            "squeeze, shear; nine distorted copies of each of the 50,000 images, each pass "
+            "drawing 50,000 patterns from the pool), the draw, and the output curvature "
+            "constant when training on the pool, from "
+            f"{_ranges_text(d['baseline']['distortion_ranges'])}, draw "
+            f"{d['baseline']['distortion_draw']}, output_d2 {d['baseline']['output_d2']:g} (seed "
+            f"noise {d['seed_noise_pct']:.2f} points); the reference rows are the same network "
+            f"trained without distortions:\n\n{d_table}\n\nChosen: "
+            f"{_ranges_text(d['chosen']['distortion_ranges'])}, draw "
+            f"{d['chosen']['distortion_draw']}, output_d2 {d['chosen']['output_d2']:g}: "
+            "config.DISTORTION_RANGES and config.DISTORTED (tests/test_config.py checks). The "
+            f"chosen combination scores **{d['chosen_validation_error_pct_last5']:.2f}%**.")
     return _choice_text(choice, table) + modern + distortions
 
 
@@ -209,14 +213,17 @@ def assumptions_block() -> str:
         first = read_metrics(run)[0]
         values["pass1_steps"] = f"{first['step_min']:.1e} .. {first['step_max']:.3f}"
     values["distortion_ranges"] = Config().ranges.describe()
-    sweep = {}
-    for path in (RESULTS / "validation" / "sweep.csv",
-                 RESULTS / "validation" / "distortions" / "sweep.csv"):
+    values["distortion_output_d2"] = DISTORTION_OUTPUT_D2
+    sweep = {}  # sweep factor (the distortion sweep's prefixed "distortions:") -> its rows
+    for path, prefix in ((RESULTS / "validation" / "sweep.csv", ""),
+                         (RESULTS / "validation" / "distortions" / "sweep.csv", "distortions:")):
         if path.exists():
             with path.open() as f:
                 for r in csv.DictReader(f):
-                    factor = "distortion_ranges" if r["factor"] == "reference" else r["factor"]
-                    sweep.setdefault(factor, []).append(
+                    factor = r["factor"]
+                    if factor == "reference":  # runs on the originals, beside the factor's rows
+                        factor = "output_d2" if "output_d2" in r["option"] else "distortion_ranges"
+                    sweep.setdefault(prefix + factor, []).append(
                         f"{r['option']}: {float(r['validation_error_pct_last5']):.2f}%")
     rows = []
     for a in ASSUMPTIONS:
@@ -307,9 +314,9 @@ def distorted_block() -> str:
             f"\n\nOver seeds, training with distortions changes the mean test error by "
             f"{-gain:+.2f} points (the paper: "
             f"{paper.TEST_ERROR_DISTORTED_PCT - paper.TEST_ERROR_PCT:+.2f})"
-            f"; the target of {paper.TEST_ERROR_DISTORTED_PCT:.2f}% is "
+            f"; the paper's {paper.TEST_ERROR_DISTORTED_PCT:.2f}% (one run) is "
             + ("met" if s["test_error_pct"] <= paper.TEST_ERROR_DISTORTED_PCT else "**not met**")
-            + f". With the paper's 20-pass schedule the distortion-trained net ends with "
+            + f" by the published run (seed {c.seed}). With the paper's 20-pass schedule the distortion-trained net ends with "
             f"{s['train_error_pct']:.2f}% error on the undistorted training images, against "
             f"{p['train_error_pct']:.2f}% without distortions." + _distortion_effects())
     passes = ""
@@ -318,8 +325,9 @@ def distorted_block() -> str:
             prows = list(csv.DictReader(f))
         passes = (
             "\n\nBeyond the paper's protocol (`experiments/distortion_passes.py`, part of `make "
-            "reproduce`; nothing is chosen from it): the same nets trained for 40 passes, the "
-            "schedule's last rate (1e-5) held for the 20 extra ones.\n\n"
+            "reproduce`; nothing is chosen from it): the same nets, each with its own settings, "
+            "trained for 40 passes, the schedule's last rate (1e-5) held for the 20 extra "
+            "ones.\n\n"
             + _table(["distortions", "passes", "validation error, seeds 0 and 1 (mean of the "
                       "last 5 passes)", "test error, seed 0", "training error, seed 0"],
                      [["9 copies" if int(r["distortions"]) else "none", r["passes"],
@@ -331,8 +339,10 @@ def distorted_block() -> str:
     return (f"Generated by `make reproduce` (`experiments/reproduce.py lenet5_distorted`, seed "
             f"{c.seed}, {c.dtype}) from `results/lenet5_distorted/`: config.py's defaults "
             f"with {c.distortions} distorted copies of each training image "
-            f"({c.ranges.describe()}, chosen on the validation split), the 20 "
-            "passes each presenting 60,000 patterns drawn from the pool of 600,000.\n\n"
+            f"({c.ranges.describe()}) and the output curvature constant {c.output_d2:g} "
+            f"({Config().output_d2:g} without distortions), both chosen on the validation split "
+            "(`results/validation/distortions/`), the 20 passes each presenting 60,000 "
+            "patterns drawn from the pool of 600,000.\n\n"
             + _table(["", "paper", "ours"], rows)
             + "\n\n![distortion-trained LeNet-5 per pass](results/lenet5_distorted/fig5.png)"
             + verdict

@@ -21,6 +21,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def llvm_cpu() -> str:
+    """The CPU Numba compiles for (e.g. "znver4"): float32 and float64 results are the same bits
+    only for the same target, as the vector instructions decide the rounding (jit.py)."""
+    try:
+        import llvmlite.binding
+
+        return llvmlite.binding.get_host_cpu_name()
+    except (ImportError, RuntimeError):
+        return "unknown"
+
+
 def git_commit() -> str:
     """HEAD of the repository, with '-dirty' when tracked files have uncommitted changes."""
     try:
@@ -46,6 +57,7 @@ def environment() -> dict:
         "packages": versions,
         "platform": platform.platform(),
         "cpu": cpu_model(),
+        "llvm_cpu": llvm_cpu(),
         "cpu_count": os.cpu_count(),
         "git_commit": git_commit(),
     }

@@ -38,6 +38,10 @@ def run_many(runs: dict[str, Config], root: str | os.PathLike, jobs: int = 2,
     log_dir = Path(log_dir) / root.name
     log_dir.mkdir(parents=True, exist_ok=True)
     todo = {n: c for n, c in runs.items() if not (root / n / "summary.json").exists()}
+    for name in runs.keys() - todo.keys():  # a finished run is reused only if it is this config
+        if Config.from_file(root / name / "config.json") != runs[name]:
+            raise Lecun98Error(f"{root / name} holds a finished run of another configuration "
+                               "(the code's settings changed since): delete it to re-run")
 
     def one(name: str, config: Config) -> None:
         config_file = log_dir / f"{name}.config.json"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from lecun98 import paper
-from lecun98.config import DISTORTION_RANGES, MODERN, Config
+from lecun98.config import DISTORTED, DISTORTION_OUTPUT_D2, DISTORTION_RANGES, MODERN, Config
 from lecun98.errors import Lecun98Error
 
 CHOICE = Path(__file__).resolve().parent.parent / "results" / "validation" / "choice.json"
@@ -30,6 +30,8 @@ def test_distortion_ranges_are_the_validation_choice():
     choice = json.loads((CHOICE.parent / "distortions" / "choice.json").read_text())
     assert tuple(choice["chosen"]["distortion_ranges"]) == DISTORTION_RANGES  # make validate
     assert Config().distortion_ranges == DISTORTION_RANGES and Config().distortions == 0
+    assert choice["chosen"]["output_d2"] == DISTORTION_OUTPUT_D2 == DISTORTED["output_d2"]
+    assert DISTORTED["distortions"] == 9  # the paper's 540,000 copies
 
 
 @pytest.mark.parametrize("bad", [

@@ -28,7 +28,7 @@ def test_run_directory_is_complete(tmp_path, config):
     predictions = np.load(run / "predictions.npy")
     assert predictions.shape == (200,) and predictions.dtype == np.int64
     env = json.loads((run / "env.json").read_text())
-    assert env["packages"]["numba"] and env["cpu"] and env["git_commit"]
+    assert env["packages"]["numba"] and env["cpu"] and env["llvm_cpu"] and env["git_commit"]
     metrics = (run / "metrics.csv").read_text().splitlines()
     assert metrics[0].split(",") == list(train.METRICS) and len(metrics) == 3
     assert s["passes"] == 2 and s["eval_set"] == "validation"
@@ -108,11 +108,13 @@ def test_run_many_keeps_scripts_with_the_same_run_names_apart(tmp_path):
     from lecun98.runner import run_many, write_table
 
     logs = tmp_path / "logs"
-    a = run_many({"seed=1": TINY.replace(passes=1, seed=1)}, tmp_path / "a", 1, logs)
-    b = run_many({"seed=1": TINY.replace(passes=1, seed=2)}, tmp_path / "b", 1, logs)
+    a = run_many({"seed=1": TINY.replace(seed=1)}, tmp_path / "a", 1, logs)
+    b = run_many({"seed=1": TINY.replace(seed=2)}, tmp_path / "b", 1, logs)
     assert Config.from_file(tmp_path / "a" / "seed=1" / "config.json").seed == 1
     assert Config.from_file(tmp_path / "b" / "seed=1" / "config.json").seed == 2
     assert (logs / "a" / "seed=1.log").exists() and (logs / "b" / "seed=1.log").exists()
     assert a["seed=1"]["seed"] == 1 and b["seed=1"]["seed"] == 2
+    with pytest.raises(Lecun98Error, match="another configuration"):  # stale, not reused
+        run_many({"seed=1": TINY.replace(seed=3)}, tmp_path / "a", 1, logs)
     write_table(tmp_path / "t.csv", [{"x": 1, "y": 2}, {"x": 3, "y": 4}])
     assert (tmp_path / "t.csv").read_text().splitlines() == ["x,y", "1,2", "3,4"]
