@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make reproduce: the faithful LeNet-5, 20 passes on MNIST -> results/lenet5/, then seeds 0-2 in
-## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 (seeds 0-2, and 20 vs
+## float64 and float32 -> results/seeds/, the distortion-trained LeNet-5 (seeds 0-9, and 20 vs
 ## 40 passes) -> results/lenet5_distorted/, the modern LeNet-5 -> results/modern/ (seeds 0-9 ->
 ## results/modern_seeds/), the ablations -> results/ablations/, Fig. 6 and the other figures ->
 ## results/figures/, README tables
