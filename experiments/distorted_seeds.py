@@ -1,7 +1,7 @@
 """The distortion-trained LeNet-5 over seeds 0-9 (float64): error bars for the Section III-C
 result, whose 0.80% is one run. Seed 0 is make reproduce's own run (results/lenet5_distorted/);
-seeds 1-9 train here, two at a time, in runs/distorted_seeds/. Writes results/lenet5_distorted/seeds.csv and
-the README's distorted block.
+seeds 1-9 train here, two at a time, in runs/distorted_seeds/. Writes
+results/lenet5_distorted/seeds.csv and the README's distorted block.
 Usage: python experiments/distorted_seeds.py   (part of make reproduce)
 """
 
@@ -9,12 +9,12 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from lecun98 import report
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
-from lecun98.runner import run_many, write_table
+from lecun98.runner import run_many
+from lecun98.stats import mean_sd
+from lecun98.train import write_table
 
 PUBLISHED = Path("results/lenet5_distorted")
 SEEDS = tuple(range(1, 10))
@@ -39,7 +39,8 @@ def main() -> int:
              "wall_seconds": round(v["wall_seconds"], 1)} for s, v in summaries.items()]
     write_table(PUBLISHED / "seeds.csv", rows)
     errors = [r["test_error_pct"] for r in rows]
-    print(f"with distortions: test error {np.mean(errors):.2f} +- {np.std(errors, ddof=1):.2f}% "
+    mean, sd = mean_sd(errors)
+    print(f"with distortions: test error {mean:.2f} +- {sd:.2f}% "
           f"(seeds {', '.join(f'{e:.2f}' for e in errors)})")
     report.main()
     return 0

@@ -27,8 +27,8 @@ import numpy as np
 from lecun98 import report
 from lecun98.config import DISTORTED, DISTORTION_OUTPUT_D2, DISTORTION_RANGES, Config
 from lecun98.errors import Lecun98Error
-from lecun98.runner import run_many, write_table
-from lecun98.train import read_metrics
+from lecun98.runner import run_many
+from lecun98.train import read_metrics, write_table
 from validate_choices import COMMON, DISTORTION_BASELINE, DISTORTION_REFERENCES, run_name
 
 VALIDATION = Path("results/validation/distortions")

@@ -16,7 +16,8 @@ import numpy as np
 
 from lecun98 import report
 from lecun98.config import Config
-from lecun98.runner import run_many, write_table
+from lecun98.runner import run_many
+from lecun98.train import write_table
 
 RUNS = Path("runs/seeds")
 OUT = Path("results/seeds")

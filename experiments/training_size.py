@@ -15,7 +15,8 @@ from pathlib import Path
 from lecun98 import figures
 from lecun98.config import DISTORTED, Config
 from lecun98.errors import Lecun98Error
-from lecun98.runner import run_many, write_table
+from lecun98.runner import run_many
+from lecun98.train import write_table
 
 SIZES = (15_000, 30_000)
 PUBLISHED = {0: Path("results/lenet5"), 9: Path("results/lenet5_distorted")}  # 60,000

@@ -24,7 +24,6 @@ match its choice.json).
 Usage: make validate [VALIDATE="1998 modern distortions"]
 """
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 
 from lecun98.config import DISTORTION_RANGES, MODERN, Config
 from lecun98.runner import run_many
-from lecun98.train import read_metrics
+from lecun98.train import read_metrics, write_table
 
 ROOT = Path("results/validation")
 BASELINE = dict(loss="map", j=1.0, subsampling="mean", init_exponent=0.5, bias_init="zero",
@@ -145,12 +144,7 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references
         confirm[same[0] if same else run_name({}, s).replace("baseline", "chosen")] = config
     run_many(confirm, root, jobs=2)
     chosen_score = float(np.mean([score(n)[0] for n in confirm]))
-    fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
-                    if k in rows[0] else 99)
-    with (root / "sweep.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    write_table(root / "sweep.csv", rows)
     (root / "choice.json").write_text(json.dumps({
         "rule": "lowest mean validation error over passes 16-20 and over seeds, one factor at "
                 "a time; an option replaces the baseline only if it beats it by more than the "

@@ -13,7 +13,6 @@ predictions.npy (the predicted class of each test image, (10000,) int64). From t
                   project README's block;  plot_ablations / plot_curves  the figures
 """
 
-import csv
 import json
 import math
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lecun98 import paper
+from lecun98 import paper, train
 from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
 from lecun98.runner import run_many
@@ -246,14 +245,7 @@ def _cell(v) -> str:
 
 def write_table(rows: list[dict], path: str | os.PathLike) -> Path:
     """table.csv: one line per row, every key a column, floats to 4 significant digits."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns, restval="")
-        w.writeheader()
-        w.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
-    return path
+    return train.write_table(path, [{k: _cell(v) for k, v in r.items()} for r in rows])
 
 
 # --- Text -----------------------------------------------------------------------------------

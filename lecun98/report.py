@@ -19,10 +19,17 @@ from lecun98.assumptions import ASSUMPTIONS
 from lecun98.config import DISTORTION_OUTPUT_D2, Config
 from lecun98.distortions import Ranges
 from lecun98.runinfo import REPO
+from lecun98.stats import mean_sd
 from lecun98.train import read_metrics
 
 RESULTS = REPO / "results"
 README = REPO / "README.md"
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    """The rows of a CSV table in results/, as dicts of strings."""
+    with path.open() as f:
+        return list(csv.DictReader(f))
 
 
 def _finish(plt, fig, ax, out: Path) -> Path:
@@ -117,8 +124,7 @@ def seeds_block() -> str:
     path = RESULTS / "seeds" / "table.csv"
     if not path.exists():
         return "_No seed runs yet: run `make seeds`._"
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
+    rows = _csv_rows(path)
     lines = []
     for dtype in ("float64", "float32"):
         mine = [r for r in rows if r["dtype"] == dtype]
@@ -140,8 +146,7 @@ def seeds_block() -> str:
 
 def _sweep_table(root: Path) -> tuple[dict, str]:
     choice = json.loads((root / "choice.json").read_text())
-    with (root / "sweep.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = _csv_rows(root / "sweep.csv")
     return choice, _table(
         ["factor", "option", "seeds", "validation error, mean of passes 16-20 (per seed)",
          "after pass 20"],
@@ -218,13 +223,12 @@ def assumptions_block() -> str:
     for path, prefix in ((RESULTS / "validation" / "sweep.csv", ""),
                          (RESULTS / "validation" / "distortions" / "sweep.csv", "distortions:")):
         if path.exists():
-            with path.open() as f:
-                for r in csv.DictReader(f):
-                    factor = r["factor"]
-                    if factor == "reference":  # runs on the originals, beside the factor's rows
-                        factor = "output_d2" if "output_d2" in r["option"] else "distortion_ranges"
-                    sweep.setdefault(prefix + factor, []).append(
-                        f"{r['option']}: {float(r['validation_error_pct_last5']):.2f}%")
+            for r in _csv_rows(path):
+                factor = r["factor"]
+                if factor == "reference":  # runs on the originals, beside the factor's rows
+                    factor = "output_d2" if "output_d2" in r["option"] else "distortion_ranges"
+                sweep.setdefault(prefix + factor, []).append(
+                    f"{r['option']}: {float(r['validation_error_pct_last5']):.2f}%")
     rows = []
     for a in ASSUMPTIONS:
         why = a.why.format(**values)
@@ -300,13 +304,12 @@ def distorted_block() -> str:
     for path, label in ((run / "seeds.csv", "with distortions"),
                         (RESULTS / "seeds" / "table.csv", "without distortions")):
         if path.exists():
-            with path.open() as f:
-                errors = [float(r["test_error_pct"]) for r in csv.DictReader(f)
-                          if r.get("dtype", "float64") == "float64"]
-            means[label] = float(np.mean(errors))
-            sems[label] = float(np.std(errors, ddof=1) / np.sqrt(len(errors)))
+            errors = [float(r["test_error_pct"]) for r in _csv_rows(path)
+                      if r.get("dtype", "float64") == "float64"]
+            means[label], sd = mean_sd(errors)
+            sems[label] = sd / math.sqrt(len(errors))
             rows.append([f"test error {label}, seeds 0-{len(errors) - 1} (float64), mean ± sd",
-                         "one run", f"{np.mean(errors):.2f} ± {np.std(errors, ddof=1):.2f}% ("
+                         "one run", f"{means[label]:.2f} ± {sd:.2f}% ("
                          + ", ".join(f"{e:.2f}" for e in errors) + ")"])
     verdict = ""
     if len(means) == 2 and (plain / "summary.json").exists():
@@ -324,8 +327,7 @@ def distorted_block() -> str:
             f"{p['train_error_pct']:.2f}% without distortions." + _distortion_effects())
     passes = ""
     if (run / "passes.csv").exists():
-        with (run / "passes.csv").open() as f:
-            prows = list(csv.DictReader(f))
+        prows = _csv_rows(run / "passes.csv")
         passes = (
             "\n\nBeyond the paper's protocol (`experiments/distortion_passes.py`, part of `make "
             "reproduce`; nothing is chosen from it): the same nets, each with its own settings, "
@@ -358,9 +360,8 @@ def _distortion_effects() -> str:
     parts = []
     path = RESULTS / "figures" / "fig6_training_size.csv"
     if path.exists():
-        with path.open() as f:
-            err = {(int(r["train_size"]), int(r["distortions"]) > 0): float(r["test_error_pct"])
-                   for r in csv.DictReader(f)}
+        err = {(int(r["train_size"]), int(r["distortions"]) > 0): float(r["test_error_pct"])
+               for r in _csv_rows(path)}
         sizes = sorted(n for n, d in err if d and (n, False) in err and n < 60_000)
         if sizes:
             parts.append("test error with " + ", ".join(
@@ -369,8 +370,7 @@ def _distortion_effects() -> str:
     path = RESULTS / "figures" / "robustness.csv"
     with_, without = "1998 LeNet-5, trained with distortions", "1998 LeNet-5"
     if path.exists():
-        with path.open() as f:
-            rows = list(csv.DictReader(f))
+        rows = _csv_rows(path)
         if rows and with_ in rows[0] and without in rows[0]:
             for transform, label in (("shift", "shifts"), ("scale", "scales")):
                 mine = [r for r in rows if r["transform"] == transform]
@@ -446,8 +446,7 @@ def modern_seeds_block() -> str:
     path = RESULTS / "modern_seeds" / "table.csv"
     if not path.exists():
         return "_No modern seed runs yet: run `make reproduce` (experiments/modern_seeds.py)._"
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
+    rows = _csv_rows(path)
     final = np.array([float(r["test_error_pct"]) for r in rows])
     late_key = next(k for k in rows[0] if k.startswith("test_error_pct_last"))
     late = np.array([float(r[late_key]) for r in rows])
@@ -456,7 +455,8 @@ def modern_seeds_block() -> str:
     seeds = f"{rows[0]['seed']}-{rows[-1]['seed']}"
 
     def stat(a):
-        return f"{a.mean():.2f} ± {a.std(ddof=1):.2f}% (range {a.min():.2f}-{a.max():.2f})"
+        mean, sd = mean_sd(a)
+        return f"{mean:.2f} ± {sd:.2f}% (range {a.min():.2f}-{a.max():.2f})"
 
     table = _table(["test error over seeds " + seeds, "mean ± sd (range)"], [
         ["after the last epoch (the protocol)", f"**{stat(final)}**"],
@@ -494,36 +494,31 @@ def _stage_minutes() -> list[list]:
                        sum(extra) / 2])
     path = RESULTS / "lenet5_distorted" / "seeds.csv"
     if path.exists():
-        with path.open() as f:
-            extra = [float(r["wall_seconds"]) / 60 for r in csv.DictReader(f) if r["seed"] != "0"]
+        extra = [float(r["wall_seconds"]) / 60 for r in _csv_rows(path) if r["seed"] != "0"]
         stages.append([f"seeds 1-{len(extra)} with distortions", len(extra), sum(extra),
                        sum(extra) / 2])
     path = RESULTS / "modern_seeds" / "table.csv"
     if path.exists():
-        with path.open() as f:
-            extra = [float(r["wall_seconds"]) / 60 for r in csv.DictReader(f)]
+        extra = [float(r["wall_seconds"]) / 60 for r in _csv_rows(path)]
         stages.append([f"the modern LeNet-5 over {len(extra)} seeds", len(extra), sum(extra),
                        sum(extra) / 2])
     path = RESULTS / "ablations" / "table.csv"
     if path.exists():
-        with path.open() as f:
-            rows = list(csv.DictReader(f))
+        rows = _csv_rows(path)
         n = sum(int(r["seeds"]) for r in rows)
         total = sum(int(r["seeds"]) * float(r["train_minutes_mean"]) for r in rows)
         stages.append(["the ablations (training time only)", n, total, total / 2])
     path = RESULTS / "lenet5_distorted" / "passes.csv"
     if path.exists():
-        with path.open() as f:
-            rows = [r for r in csv.DictReader(f) if r["passes"] == "40"]
+        rows = [r for r in _csv_rows(path) if r["passes"] == "40"]
         test = sum(float(r["test_wall_seconds"]) for r in rows) / 60
         val = sum(float(r["validation_wall_seconds"]) for r in rows) / 60
         stages.append(["40 passes, with and without distortions", 3 * len(rows), test + val,
                        (test + val) / 2])
     path = RESULTS / "figures" / "fig6_training_size.csv"
     if path.exists():
-        with path.open() as f:
-            small = [float(r["wall_seconds"]) / 60 for r in csv.DictReader(f)
-                     if int(r["train_size"]) < 60_000]
+        small = [float(r["wall_seconds"]) / 60 for r in _csv_rows(path)
+                 if int(r["train_size"]) < 60_000]
         stages.append(["Fig. 6 (15,000 and 30,000 patterns)", len(small), sum(small),
                        sum(small) / 2])
     return stages

@@ -4,7 +4,6 @@ Every run directory is complete (it has summary.json) or resumable: re-running a
 finished runs and continues interrupted ones from their last finished pass.
 """
 
-import csv
 import json
 import os
 import subprocess
@@ -16,18 +15,6 @@ from tqdm import tqdm
 
 from lecun98.config import Config
 from lecun98.errors import Lecun98Error
-
-
-def write_table(path: str | os.PathLike, rows: list[dict]) -> None:
-    """rows (dicts with the same keys, in column order) as a CSV file with a header line,
-    written to a temporary file and renamed: a table is complete or absent."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
 
 
 def run_many(runs: dict[str, Config], root: str | os.PathLike, jobs: int = 2,

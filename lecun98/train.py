@@ -60,6 +60,22 @@ def write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+def write_table(path: str | os.PathLike, rows: list[dict], columns=None) -> Path:
+    """rows as a CSV file with a header line: the given columns, or every key of the rows in
+    the order first met (a missing one left empty); written to a temporary file and renamed, so
+    a table is complete or absent."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns, restval="")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+    return path
+
+
 class Datasets:
     """Training images and the evaluation set: the test set, or the held-out validation split."""
 
@@ -282,10 +298,6 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
 
 
 def _write_metrics(run_dir: Path, rows: list[dict]) -> None:
-    tmp = run_dir / "metrics.csv.tmp"
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=METRICS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.replace(tmp, run_dir / "metrics.csv")
+    write_table(run_dir / "metrics.csv",
+                [{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}
+                 for r in rows], METRICS)

@@ -105,7 +105,8 @@ def test_cli_evaluate_prints_error_and_confusion(tmp_path):
 def test_run_many_keeps_scripts_with_the_same_run_names_apart(tmp_path):
     """Two scripts name their runs alike ("seed=1"): each root gets its own config file and log,
     so one script's config can never be trained under the other's name."""
-    from lecun98.runner import run_many, write_table
+    from lecun98.runner import run_many
+    from lecun98.train import write_table
 
     logs = tmp_path / "logs"
     a = run_many({"seed=1": TINY.replace(seed=1)}, tmp_path / "a", 1, logs)
