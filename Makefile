@@ -49,8 +49,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) experiments/bench.py
 
-## make validate [VALIDATE="1998 modern distortions"]: the open choices settled on a validation
-## split -> results/validation/
+## make validate [VALIDATE="1998 modern distortions distortions2"]: the open choices settled on a
+## validation split -> results/validation/
 validate: $(STAMP)
 	$(PY) experiments/validate_choices.py $(VALIDATE)
 

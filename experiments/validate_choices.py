@@ -19,9 +19,16 @@ in float32, into results/validation/modern/ (config.MODERN must match its choice
 The distortion ranges of Section III-C (nine distorted copies of each training image, as the
 paper), the draw and the output curvature constant when training on the pool are settled the
 same way in float32 into results/validation/distortions/, with the same network trained without
-distortions alongside as a reference (config.DISTORTION_RANGES and DISTORTION_OUTPUT_D2 must
-match its choice.json).
-Usage: make validate [VALIDATE="1998 modern distortions"]
+distortions alongside as a reference. Round 1 moved the output curvature constant, so a second
+round (distortions2) moves the ranges and the draw again, one at a time, from round 1's choice,
+into results/validation/distortions_round2/. Its options were within the seed noise of each other
+in round 1, so it runs six seeds (0-5) each, and the noise shrinks as the means are over more
+seeds (below). config.DISTORTION_RANGES, DISTORTED and DISTORTION_OUTPUT_D2 must match the last
+round's choice.json.
+
+The seed noise: the mean |difference| between two seeds of one option, over every option and
+pair of seeds, times sqrt(2 / n) for means over n seeds (n = 2: mean |seed 0 - seed 1|).
+Usage: make validate [VALIDATE="1998 modern distortions distortions2"]
 """
 
 import json
@@ -50,7 +57,8 @@ FACTORS = {
 }
 COMMON = dict(validation=10_000, train_size=50_000, evaluate_train=False, threads=1)
 SINGLE_SEED = {"subsampling", "init_exponent"}  # options that differ by whole points
-MODERN_BASELINE = dict(MODERN, dtype="float32")
+# the sweep starts from the tutorials' He initialisation; its choice (Glorot) is config.MODERN
+MODERN_BASELINE = dict(MODERN, dtype="float32", init="he")
 MODERN_FACTORS = {
     "batch": {"batch=64": {}, "batch=256": dict(batch=256)},
     "init": {"init=he": {}, "init=glorot": dict(init="glorot")},
@@ -71,6 +79,11 @@ DISTORTION_FACTORS = {
 }
 DISTORTION_REFERENCES = {"no distortions": dict(distortions=0),
                          "no distortions, output_d2=4": dict(distortions=0, output_d2=4.0)}
+# round 2: from round 1's choice (output_d2 4; tests/test_config.py checks), the ranges and the draw
+DISTORTION_ROUND2_BASELINE = dict(DISTORTION_BASELINE, output_d2=4.0)
+DISTORTION_ROUND2_FACTORS = {k: DISTORTION_FACTORS[k] for k in ("distortion_ranges",
+                                                                "distortion_draw")}
+ROUND2_SEEDS = tuple(range(6))
 assert DISTORTION_RANGES in RANGES.values()
 
 
@@ -83,15 +96,26 @@ def run_name(change: dict, seed: int) -> str:
     return name + (f"-seed={seed}" if seed else "")
 
 
-def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references=None) -> dict:
-    """Run every option (seeds 0 and 1, or 0 only), choose by the rule above, confirm the chosen
-    combination, write sweep.csv and choice.json into root; return the choice. references
-    ({label: change}) run with seeds 0 and 1 beside the options, as rows of factor "reference"
-    that take no part in the choice."""
+def seed_noise(groups: list[list[float]]) -> float:
+    """The noise of a difference between two options' means over n seeds: the mean |difference|
+    between two seeds of one option (over every option, every pair of its n seeds) times
+    sqrt(2 / n); for n = 2 the mean |seed 0 - seed 1|."""
+    n = len(groups[0])
+    assert n >= 2 and all(len(g) == n for g in groups), "every option needs the same seeds"
+    return float(np.mean([abs(a - b) for g in groups for i, a in enumerate(g) for b in g[i + 1:]])
+                 * np.sqrt(2 / n))
+
+
+def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references=None,
+           all_seeds=(0, 1)) -> dict:
+    """Run every option (with all_seeds, or seed 0 only for a factor in single_seed), choose by
+    the rule above, confirm the chosen combination, write sweep.csv and choice.json into root;
+    return the choice. references ({label: change}) run with all_seeds beside the options, as
+    rows of factor "reference" that take no part in the choice."""
     references = references or {}
 
     def seeds(factor: str) -> tuple[int, ...]:
-        return (0,) if factor in single_seed else (0, 1)
+        return (0,) if factor in single_seed else tuple(all_seeds)
 
     def score(name: str) -> tuple[float, float]:
         errors = [r["eval_error_pct"] for r in read_metrics(root / name)]
@@ -104,13 +128,17 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references
                 runs[run_name(change, seed)] = Config.from_dict(
                     {**baseline, **COMMON, **change, "seed": seed})
     for change in references.values():
-        for seed in (0, 1):
+        for seed in all_seeds:
             runs[run_name(change, seed)] = Config.from_dict(
                 {**baseline, **COMMON, **change, "seed": seed})
     run_many(runs, root, jobs=2)
 
-    pairs = {n[: -len("-seed=1")] for n in runs if n.endswith("-seed=1")}
-    noise = float(np.mean([abs(score(n)[0] - score(n + "-seed=1")[0]) for n in sorted(pairs)]))
+    # every option run with all the seeds, once (a factor's default is the shared baseline run)
+    changes = [change for factor, options in factors.items() if factor not in single_seed
+               for change in options.values()] + list(references.values())
+    groups = {run_name(change, 0): [score(run_name(change, s))[0] for s in all_seeds]
+              for change in changes}
+    noise = seed_noise(list(groups.values()))
     rows, choice = [], {}
     for factor, options in factors.items():
         means = {}
@@ -128,8 +156,8 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references
             best = default
         choice[factor] = options[best].get(factor, baseline[factor])
     for label, change in references.items():
-        per_seed = {s: score(run_name(change, s)) for s in (0, 1)}
-        rows.append({"factor": "reference", "option": label, "seeds": 2,
+        per_seed = {s: score(run_name(change, s)) for s in all_seeds}
+        rows.append({"factor": "reference", "option": label, "seeds": len(per_seed),
                      "validation_error_pct_last5": round(float(np.mean(
                          [v[0] for v in per_seed.values()])), 4),
                      "validation_error_pct_final": round(float(np.mean(
@@ -138,7 +166,7 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references
     # the chosen combination, validated as a whole (the factors were moved one at a time); a run
     # of the very same configuration above is not run twice
     confirm = {}
-    for s in (0, 1):
+    for s in all_seeds:
         config = Config.from_dict({**baseline, **COMMON, **choice, "seed": s})
         same = [name for name, c in runs.items() if c == config]
         confirm[same[0] if same else run_name({}, s).replace("baseline", "chosen")] = config
@@ -148,7 +176,10 @@ def settle(root: Path, baseline: dict, factors: dict, single_seed=(), references
     (root / "choice.json").write_text(json.dumps({
         "rule": "lowest mean validation error over passes 16-20 and over seeds, one factor at "
                 "a time; an option replaces the baseline only if it beats it by more than the "
-                "seed noise (mean |seed 0 - seed 1| over all pairs)",
+                "seed noise (" + ("mean |seed 0 - seed 1| over all pairs" if len(all_seeds) == 2
+                                  else "mean |difference| between two seeds of one option, "
+                                  f"times sqrt(2/{len(all_seeds)})") + ")",
+        "seeds": list(all_seeds),
         "seed_noise_pct": round(noise, 4), "baseline": baseline, "chosen": choice,
         "chosen_validation_error_pct_last5": round(chosen_score, 4),
         "chosen_runs": sorted(confirm)}, indent=2)
@@ -162,6 +193,8 @@ SWEEPS = {
     "modern": lambda: settle(ROOT / "modern", MODERN_BASELINE, MODERN_FACTORS),
     "distortions": lambda: settle(ROOT / "distortions", DISTORTION_BASELINE, DISTORTION_FACTORS,
                                   references=DISTORTION_REFERENCES),
+    "distortions2": lambda: settle(ROOT / "distortions_round2", DISTORTION_ROUND2_BASELINE,
+                                   DISTORTION_ROUND2_FACTORS, all_seeds=ROUND2_SEEDS),
 }
 
 

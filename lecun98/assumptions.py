@@ -124,7 +124,8 @@ ASSUMPTIONS = (
         "each drawn uniformly: {distortion_ranges}; bilinear resampling in the 32x32 field, "
         "background outside it",
         "Chosen on the validation split among three sets of ranges, nine copies each "
-        "(results/validation/distortions/).",
+        "(results/validation/distortions/), and again after the output curvature constant "
+        "moved (round 2, results/validation/distortions_round2/).",
         "--distortion-ranges SHIFT SCALE SQUEEZE SHEAR",
         "distortions:distortion_ranges",
     ),
@@ -135,7 +136,8 @@ ASSUMPTIONS = (
         "every pass draws 60,000 distinct patterns from the whole pool at random (from the "
         "seed), originals and copies alike; the pool is built once per run from the seed",
         "The plainest reading (over 20 passes each pattern is seen about twice); one version "
-        "of every image per pass (per-image) is compared on the validation split.",
+        "of every image per pass (per-image) is compared on the validation split (both "
+        "rounds).",
         "--distortion-draw pool|per-image",
         "distortions:distortion_draw",
     ),

@@ -29,7 +29,8 @@ ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 # ASSUMPTION(distortion-ranges): half-widths of the uniform draws of Section III-C's distortions
 # (shift in pixels, relative scale, squeeze, horizontal shear; distortions.Ranges), chosen on the
-# validation split: results/validation/distortions/choice.json (make validate VALIDATE=distortions).
+# validation split in two rounds: results/validation/distortions/ and distortions_round2/
+# choice.json (make validate VALIDATE="distortions distortions2").
 DISTORTION_RANGES = (2.0, 0.1, 0.1, 0.2)
 # ASSUMPTION(distortion-curvature): the output curvature constant (Config.output_d2) of training
 # on the distortion pool, chosen on the same validation split; without distortions 2 and 4 are

@@ -15,7 +15,8 @@ scipy.ndimage.affine_transform(order=1, mode="grid-constant", cval=0) gives
 paper's pool is 540,000 copies.
 
 The ranges are not in the paper: config.DISTORTION_RANGES holds the choice made on the validation
-split (results/validation/distortions/, make validate VALIDATE=distortions).
+split (results/validation/distortions/ and distortions_round2/, make validate
+VALIDATE="distortions distortions2").
 """
 
 import dataclasses

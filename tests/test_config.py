@@ -26,11 +26,15 @@ def test_modern_preset_is_the_validation_choice():
     Config().replace(**MODERN)  # a valid configuration
 
 
-def test_distortion_ranges_are_the_validation_choice():
-    choice = json.loads((CHOICE.parent / "distortions" / "choice.json").read_text())
-    assert tuple(choice["chosen"]["distortion_ranges"]) == DISTORTION_RANGES  # make validate
+def test_distortion_settings_are_the_last_validation_round():
+    round1 = json.loads((CHOICE.parent / "distortions" / "choice.json").read_text())
+    choice = json.loads((CHOICE.parent / "distortions_round2" / "choice.json").read_text())
+    assert choice["baseline"] == {**round1["baseline"], **round1["chosen"]}  # round 2 starts there
+    chosen = {**choice["baseline"], **choice["chosen"]}  # make validate VALIDATE=distortions2
+    assert tuple(chosen["distortion_ranges"]) == DISTORTION_RANGES
     assert Config().distortion_ranges == DISTORTION_RANGES and Config().distortions == 0
-    assert choice["chosen"]["output_d2"] == DISTORTION_OUTPUT_D2 == DISTORTED["output_d2"]
+    assert chosen["output_d2"] == DISTORTION_OUTPUT_D2 == DISTORTED["output_d2"]
+    assert Config().replace(**DISTORTED).distortion_draw == chosen["distortion_draw"]
     assert DISTORTED["distortions"] == 9  # the paper's 540,000 copies
 
 
