@@ -2,7 +2,10 @@
 logistic function in every layer; and the scaled tanh put back into the modern network.
 Usage: python experiments/ablate_activation.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 
 FAMILIES = (
     Family("activation", "Activation function", "1998",
@@ -13,4 +16,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

@@ -2,7 +2,10 @@
 map; and Table I put back into the modern network.
 Usage: python experiments/ablate_c3.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 
 FAMILIES = (
     Family("c3", "C3 connections", "1998", (Variant("full", {"c3": "full"}),)),
@@ -10,4 +13,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

@@ -3,7 +3,10 @@ ASSUMPTION(init) exponent) against Glorot and He (uniform); and the paper's put 
 modern network. Biases keep each baseline's rule.
 Usage: python experiments/ablate_init.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 
 FAMILIES = (
     Family("init", "Initialisation", "1998",
@@ -14,4 +17,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

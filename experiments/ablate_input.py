@@ -3,7 +3,10 @@ against [0, 1] and against standardised inputs (mean 0, variance 1 over the trai
 and the paper's levels put back into the modern network.
 Usage: python experiments/ablate_input.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 
 FAMILIES = (
     Family("input", "Input scaling", "1998",
@@ -14,4 +17,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

@@ -4,7 +4,10 @@ on the modern network's mini-batches; and SDLM put back into the modern network 
 the paper's schedule).
 Usage: python experiments/ablate_optimiser.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 from lecun98.config import MODERN
 
 FAMILIES = (
@@ -16,4 +19,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

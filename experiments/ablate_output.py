@@ -3,7 +3,10 @@ against the same RBF with MLE (eq. 8), other values of eq. (9)'s j, and a traine
 with cross-entropy; and the RBF with MAP put back into the modern network.
 Usage: python experiments/ablate_output.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 
 FAMILIES = (
     Family("output", "Output layer and loss", "1998",
@@ -16,4 +19,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

@@ -3,7 +3,10 @@ activation) against plain 2x2 averaging and 2x2 max-pooling (no parameters, no a
 and the trainable subsampling put back into the modern network.
 Usage: python experiments/ablate_subsampling.py (this family alone; make ablations runs all)."""
 
+import sys
+
 from lecun98.ablations import Family, Variant, main
+from lecun98.errors import run_script
 
 FAMILIES = (
     Family("subsampling", "Subsampling", "1998",
@@ -14,4 +17,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    main(FAMILIES)
+    sys.exit(run_script(lambda: main(FAMILIES)))

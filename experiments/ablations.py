@@ -4,6 +4,8 @@ time; an interrupted sweep resumes where it stopped) and results/ablations/ (tab
 README.md, ablations.png, curves.png), then the README's tables.
 Usage: make ablations (part of make reproduce)."""
 
+import sys
+
 import ablate_activation
 import ablate_c3
 import ablate_init
@@ -13,12 +15,18 @@ import ablate_output
 import ablate_subsampling
 
 from lecun98 import ablations, report
+from lecun98.errors import run_script
 from lecun98.runinfo import REPO
 
 FAMILIES = (ablate_activation.FAMILIES + ablate_subsampling.FAMILIES + ablate_c3.FAMILIES
             + ablate_output.FAMILIES + ablate_optimiser.FAMILIES + ablate_input.FAMILIES
             + ablate_init.FAMILIES)
 
-if __name__ == "__main__":
+
+def main() -> None:
     ablations.main(FAMILIES, out=REPO / "results" / "ablations")
     report.main()
+
+
+if __name__ == "__main__":
+    sys.exit(run_script(main))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lecun98 import report
 from lecun98.config import Config
-from lecun98.errors import Lecun98Error
+from lecun98.errors import Lecun98Error, run_script
 from lecun98.runner import run_many
 from lecun98.stats import mean_sd
 from lecun98.train import write_table
@@ -22,16 +22,10 @@ SEEDS = tuple(range(1, 10))
 
 def main() -> int:
     if not (PUBLISHED / "summary.json").exists():
-        print("error: results/lenet5_distorted/ is missing: run make reproduce first",
-              file=sys.stderr)
-        return 2
+        raise Lecun98Error("results/lenet5_distorted/ is missing: run make reproduce first")
     base = Config.from_file(PUBLISHED / "config.json")
-    try:
-        summaries = run_many({f"seed={s}": base.replace(seed=s) for s in SEEDS},
-                             Path("runs/distorted_seeds"), jobs=2)
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    summaries = run_many({f"seed={s}": base.replace(seed=s) for s in SEEDS},
+                         Path("runs/distorted_seeds"), jobs=2)
     summaries = {0: json.loads((PUBLISHED / "summary.json").read_text())} | {
         s: summaries[f"seed={s}"] for s in SEEDS}
     rows = [{"seed": s, "test_error_pct": v["test_error_pct"],
@@ -47,4 +41,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -26,7 +26,7 @@ import numpy as np
 
 from lecun98 import report
 from lecun98.config import DISTORTED, DISTORTION_OUTPUT_D2, DISTORTION_RANGES, Config
-from lecun98.errors import Lecun98Error
+from lecun98.errors import Lecun98Error, run_script
 from lecun98.runner import run_many
 from lecun98.train import read_metrics, write_table
 from validate_choices import COMMON, DISTORTION_BASELINE, DISTORTION_REFERENCES, run_name
@@ -47,25 +47,19 @@ def main() -> int:
     missing = [str(p) for p in [*TEST_20.values(), *(VALIDATION / n for n in SPLIT_20.values())]
                if not (p / "summary.json").exists()]
     if missing:
-        print(f"error: {', '.join(missing)} missing: run make reproduce and make validate "
-              "VALIDATE=distortions first", file=sys.stderr)
-        return 2
+        raise Lecun98Error(f"{', '.join(missing)} missing: run make reproduce and make "
+                           "validate VALIDATE=distortions first")
     for (d, s), name in SPLIT_20.items():  # the existing runs are what this script assumes
         expected = Config.from_dict({**SPLIT, **PROTOCOL[d], "seed": s})
         if Config.from_file(VALIDATION / name / "config.json") != expected:
-            print(f"error: {VALIDATION / name} is not the expected 20-pass run", file=sys.stderr)
-            return 2
+            raise Lecun98Error(f"{VALIDATION / name} is not the expected 20-pass run")
     split_40 = {f"passes=40-distortions={d}" + (f"-seed={s}" if s else ""):
                 Config.from_dict({**SPLIT, **PROTOCOL[d], "seed": s, "passes": 40})
                 for d in (0, 9) for s in (0, 1)}
     test_40 = {f"distortions={d}": Config.from_dict({"passes": 40, **(DISTORTED if d else {})})
                for d in (0, 9)}
-    try:
-        run_many(split_40, VALIDATION, jobs=2)
-        test = run_many(test_40, Path("runs/distortion_passes"), jobs=2)
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    run_many(split_40, VALIDATION, jobs=2)
+    test = run_many(test_40, Path("runs/distortion_passes"), jobs=2)
 
     def last5(run: Path) -> float:
         return float(np.mean([r["eval_error_pct"] for r in read_metrics(run)][-5:]))
@@ -105,4 +99,4 @@ def _summary(run: Path) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from lecun98 import figures, report
-from lecun98.errors import Lecun98Error
+from lecun98.errors import Lecun98Error, run_script
 
 RESULTS = Path("results")
 OUT = RESULTS / "figures"
@@ -24,29 +24,24 @@ NETS = {"1998 LeNet-5": RESULTS / "lenet5",
 def main() -> int:
     missing = [str(p) for p in NETS.values() if not (p / "checkpoint.npz").exists()]
     if missing:
-        print(f"error: {', '.join(missing)} missing: run make reproduce first", file=sys.stderr)
-        return 2
+        raise Lecun98Error(f"{', '.join(missing)} missing: run make reproduce first")
     OUT.mkdir(parents=True, exist_ok=True)
-    try:
-        print(figures.prototypes(OUT / "fig3_prototypes.png"))
-        print(figures.distortion_examples(OUT / "fig7_distortions.png"))
-        distorted = NETS["1998 LeNet-5, trained with distortions"]
-        path, count = figures.misclassified(distorted, OUT / "fig8_misclassified.png")
-        print(path)
-        summary = json.loads((distorted / "summary.json").read_text())
-        if count != round(summary["test_error_pct"] * 100):  # 10,000 test images
-            print(f"error: Fig. 8 shows {count} digits but summary.json reports "
-                  f"{summary['test_error_pct']:.2f}%", file=sys.stderr)
-            return 1
-        print(figures.feature_maps(NETS["1998 LeNet-5"] / "checkpoint.npz",
-                                   OUT / "feature_maps.png"))
-        print(figures.robustness(NETS, OUT / "robustness.png", OUT / "robustness.csv"))
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    print(figures.prototypes(OUT / "fig3_prototypes.png"))
+    print(figures.distortion_examples(OUT / "fig7_distortions.png"))
+    distorted = NETS["1998 LeNet-5, trained with distortions"]
+    path, count = figures.misclassified(distorted, OUT / "fig8_misclassified.png")
+    print(path)
+    summary = json.loads((distorted / "summary.json").read_text())
+    if count != round(summary["test_error_pct"] * 100):  # 10,000 test images
+        print(f"error: Fig. 8 shows {count} digits but summary.json reports "
+              f"{summary['test_error_pct']:.2f}%", file=sys.stderr)
+        return 1
+    print(figures.feature_maps(NETS["1998 LeNet-5"] / "checkpoint.npz",
+                               OUT / "feature_maps.png"))
+    print(figures.robustness(NETS, OUT / "robustness.png", OUT / "robustness.csv"))
     report.main()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

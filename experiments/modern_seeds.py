@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lecun98 import report
-from lecun98.errors import Lecun98Error
+from lecun98.errors import run_script
 from lecun98.runner import run_many
 from lecun98.stats import mean_sd
 from lecun98.train import read_metrics, write_table
@@ -32,11 +32,7 @@ FILES = ("config.json", "env.json", "summary.json", "metrics.csv")
 
 def main() -> int:
     runs = {f"seed={s}": CONFIGS["modern"].replace(seed=s) for s in SEEDS}
-    try:
-        summaries = run_many(runs, RUNS, jobs=2)
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    summaries = run_many(runs, RUNS, jobs=2)
     rows = []
     for s in SEEDS:
         name = f"seed={s}"
@@ -61,4 +57,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

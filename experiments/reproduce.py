@@ -20,7 +20,7 @@ import numpy as np
 
 from lecun98 import checkpoint, data, report
 from lecun98.config import DISTORTED, MODERN, Config
-from lecun98.errors import Lecun98Error
+from lecun98.errors import run_script
 from lecun98.train import train
 
 CONFIGS = {
@@ -34,17 +34,13 @@ FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.n
 
 def main(name: str = "lenet5") -> int:
     run, published = Path("runs") / name, Path("results") / name
-    try:
-        summary = train(CONFIGS[name], run)
-        with np.load(run / "checkpoint.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        raw, labels = data.load_mnist_raw("test")
-        lo, hi = arrays["input_levels"]
-        images = data.normalise(raw, background=lo, foreground=hi)
-        from_formulas = 100.0 * np.mean(checkpoint.evaluate_from_formulas(arrays, images) != labels)
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    summary = train(CONFIGS[name], run)
+    with np.load(run / "checkpoint.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    raw, labels = data.load_mnist_raw("test")
+    lo, hi = arrays["input_levels"]
+    images = data.normalise(raw, background=lo, foreground=hi)
+    from_formulas = 100.0 * np.mean(checkpoint.evaluate_from_formulas(arrays, images) != labels)
     summary["test_error_pct_from_checkpoint"] = float(from_formulas)
     (run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     published.mkdir(parents=True, exist_ok=True)
@@ -64,4 +60,4 @@ def main(name: str = "lenet5") -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1] not in CONFIGS):
         sys.exit(f"usage: python experiments/reproduce.py [{'|'.join(CONFIGS)}]")
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(run_script(lambda: main(*sys.argv[1:])))

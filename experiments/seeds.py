@@ -10,12 +10,14 @@ Usage: make seeds (part of make reproduce).
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from lecun98 import report
 from lecun98.config import Config
+from lecun98.errors import Lecun98Error, run_script
 from lecun98.runner import run_many
 from lecun98.train import write_table
 
@@ -33,7 +35,7 @@ def name(dtype: str, seed: int) -> str:
 
 def main() -> None:
     if not (REPRODUCE / "summary.json").exists():
-        raise SystemExit("results/lenet5/ is missing: run make reproduce first")
+        raise Lecun98Error("results/lenet5/ is missing: run make reproduce first")
     runs = {name(d, s): Config(seed=s, dtype=d) for d in DTYPES for s in SEEDS
             if (d, s) != ("float64", 0)}
     run_many(runs, RUNS, jobs=2)
@@ -59,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

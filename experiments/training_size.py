@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lecun98 import figures
 from lecun98.config import DISTORTED, Config
-from lecun98.errors import Lecun98Error
+from lecun98.errors import Lecun98Error, run_script
 from lecun98.runner import run_many
 from lecun98.train import write_table
 
@@ -29,13 +29,8 @@ def main() -> int:
             for n in SIZES for d in PUBLISHED}
     missing = [str(p) for p in PUBLISHED.values() if not (p / "summary.json").exists()]
     if missing:
-        print(f"error: {', '.join(missing)} missing: run make reproduce first", file=sys.stderr)
-        return 2
-    try:
-        summaries = run_many(runs, Path("runs/training_size"), jobs=2)
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise Lecun98Error(f"{', '.join(missing)} missing: run make reproduce first")
+    summaries = run_many(runs, Path("runs/training_size"), jobs=2)
     rows = []
     for name, config in runs.items():
         rows.append(_row(config.train_size, config.distortions, summaries[name]))
@@ -56,4 +51,4 @@ def _row(train_size: int, distortions: int, summary: dict) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

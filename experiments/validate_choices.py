@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from lecun98.config import DISTORTION_RANGES, MODERN, Config
+from lecun98.errors import run_script
 from lecun98.runner import run_many
 from lecun98.train import read_metrics, write_table
 
@@ -207,4 +208,4 @@ def main(names=tuple(SWEEPS)) -> None:
 
 
 if __name__ == "__main__":
-    main(tuple(sys.argv[1:]) or tuple(SWEEPS))
+    sys.exit(run_script(lambda: main(tuple(sys.argv[1:]) or tuple(SWEEPS))))

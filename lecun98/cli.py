@@ -3,12 +3,11 @@
 import argparse
 import dataclasses
 import json
-import sys
 
 import numpy as np
 
 from lecun98.config import Config
-from lecun98.errors import Lecun98Error
+from lecun98.errors import run_script
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,12 +94,5 @@ def _evaluate(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        return {"train": _train, "evaluate": _evaluate}[args.command](args)
-    except Lecun98Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished passes are saved; run the same command to resume",
-              file=sys.stderr)
-        return 130
+    return run_script(lambda: {"train": _train, "evaluate": _evaluate}[args.command](args),
+                      "interrupted: finished passes are saved; run the same command to resume")

@@ -1,4 +1,10 @@
-"""User-facing errors: the CLI prints the message as one line and exits non-zero."""
+"""User-facing errors: the CLI and the experiment scripts print the message as one line and exit
+non-zero (run_script)."""
+
+import sys
+from typing import Callable
+
+INTERRUPTED = "interrupted: finished runs and passes are kept; run the same command to resume"
 
 
 class Lecun98Error(Exception):
@@ -7,3 +13,18 @@ class Lecun98Error(Exception):
 
 class DataError(Lecun98Error):
     """A dataset file is missing, truncated or altered."""
+
+
+def run_script(main: Callable[[], object], interrupted: str = INTERRUPTED) -> int:
+    """An entry point's exit code: main's own if it returns an int (anything else is 0); a
+    Lecun98Error is one line on stderr and 2; Ctrl-C a line saying what is kept and 130. A
+    traceback means a bug."""
+    try:
+        code = main()
+        return code if isinstance(code, int) else 0
+    except Lecun98Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        return 130
