@@ -17,4 +17,4 @@ FAMILIES = (
 )
 
 if __name__ == "__main__":
-    sys.exit(run_script(lambda: main(FAMILIES)))
+    sys.exit(run_script(lambda: main(FAMILIES), usage=__doc__))

@@ -13,6 +13,7 @@
 
 Run it on an idle machine: other processes on the same cores lower every figure. Each
 measurement carries the issue's target where there is one.
+Usage: make bench (python experiments/bench.py, no arguments).
 """
 
 import json
@@ -27,6 +28,7 @@ import numpy as np
 
 from lecun98 import data, model, runinfo
 from lecun98.config import Config
+from lecun98.errors import run_script
 from lecun98.network import make_arch, new_workspace
 from lecun98.sdlm import estimate_hessian, step_sizes, train_pass
 
@@ -161,4 +163,4 @@ def _timed(fn) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main, usage=__doc__))

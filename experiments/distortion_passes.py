@@ -99,4 +99,4 @@ def _summary(run: Path) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    sys.exit(run_script(main, usage=__doc__))

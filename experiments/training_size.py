@@ -51,4 +51,4 @@ def _row(train_size: int, distortions: int, summary: dict) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    sys.exit(run_script(main, usage=__doc__))

@@ -84,12 +84,18 @@ def load(path: str | os.PathLike) -> tuple[np.ndarray, Config, tuple[float, floa
     problem is one clear line."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        f = np.load(path, allow_pickle=False)
+        if isinstance(f, np.lib.npyio.NpzFile):
+            with f:
+                arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
         raise Lecun98Error(f"{path}: no such checkpoint") from None
-    except (OSError, ValueError, EOFError) as e:
-        raise Lecun98Error(f"{path}: not a readable .npz checkpoint ({e})") from None
+    except Exception as e:  # whatever a damaged file raises: BadZipFile, a bad CRC, EOFError...
+        why = " ".join(str(e).split()) or type(e).__name__  # some of numpy's messages span lines
+        raise Lecun98Error(f"{path}: not a readable .npz checkpoint ({why})") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise Lecun98Error(f"{path}: a single .npy array, not an .npz checkpoint (give the run's "
+                           "checkpoint.npz)")
     if "subsampling" not in arrays:
         raise Lecun98Error(f"{path}: missing array(s) subsampling")
     subsampling = str(arrays["subsampling"])
@@ -103,6 +109,9 @@ def load(path: str | os.PathLike) -> tuple[np.ndarray, Config, tuple[float, floa
                                   dtype=str(arrays.get("dtype", "float64")))
     except (ValueError, TypeError, Lecun98Error) as e:
         raise Lecun98Error(f"{path}: unreadable architecture or dtype ({e})") from None
+    if config.subsampling != subsampling:
+        raise Lecun98Error(f"{path}: architecture says subsampling {config.subsampling!r} but the "
+                           f"subsampling array says {subsampling!r}; they must agree")
     try:
         levels = tuple(float(x) for x in np.ravel(arrays.get("input_levels",
                                                              (paper.BACKGROUND, paper.FOREGROUND))))
@@ -119,8 +128,9 @@ def load(path: str | os.PathLike) -> tuple[np.ndarray, Config, tuple[float, floa
             raise Lecun98Error(f"{path}: {name} must be float {shape}, got {a.dtype} {a.shape}")
         if not np.isfinite(a).all():
             raise Lecun98Error(f"{path}: {name} contains NaN or infinity")
-    if len(levels) != 2 or not all(np.isfinite(levels)):
-        raise Lecun98Error(f"{path}: input_levels must be two finite numbers")
+    if len(levels) != 2 or not all(np.isfinite(levels)) or not levels[0] < levels[1]:
+        raise Lecun98Error(f"{path}: input_levels must be two finite numbers, the background "
+                           "below the foreground")
     if config.c3 == "table" and np.any(arrays["c3.weight"][~paper.C3_TABLE.T]):
         raise Lecun98Error(f"{path}: c3.weight is non-zero where Table I has no connection")
     if config.output == "rbf" and not np.array_equal(arrays["output.prototypes"], paper.RBF_PROTOTYPES):

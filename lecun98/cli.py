@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from lecun98.config import Config
-from lecun98.errors import run_script
+from lecun98.config import MAX_THREADS, Config
+from lecun98.errors import Lecun98Error, run_script
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +71,8 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from lecun98 import checkpoint, data, model
 
+    if not 1 <= args.threads <= MAX_THREADS:
+        raise Lecun98Error(f"--threads must be in 1..{MAX_THREADS}, got {args.threads}")
     params, config, (background, foreground) = checkpoint.load(args.checkpoint)
     raw, labels = data.load_mnist_raw("test", args.data_dir)
     labels = labels.astype(np.int64)

@@ -24,6 +24,7 @@ OPTIMISERS = ("sdlm", "sgd", "adam")
 INPUTS = ("paper", "unit", "standard")
 INITS = ("paper", "glorot", "he")
 DISTORTION_DRAWS = ("pool", "per-image")
+MAX_THREADS = 256  # Config.threads and evaluate's --threads: 1..MAX_THREADS
 # Adam's constants (Kingma & Ba 2015, the tutorials' defaults); its rate is Config.lr
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
@@ -122,6 +123,8 @@ class Config:
 
     def __post_init__(self):
         problems = []
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            problems.append(f"seed must be an integer >= 0, got {self.seed!r}")
         for name, allowed in (("activation", ACTIVATIONS), ("pooling", POOLINGS),
                               ("c3", C3_KINDS), ("output", OUTPUTS), ("optimiser", OPTIMISERS),
                               ("input", INPUTS), ("init", INITS)):
@@ -161,8 +164,8 @@ class Config:
             )
         if not 1 <= self.hessian_patterns <= self.train_size:
             problems.append(f"hessian_patterns must be in 1..train_size, got {self.hessian_patterns}")
-        if not 1 <= self.threads <= 256:
-            problems.append(f"threads must be in 1..256, got {self.threads}")
+        if not 1 <= self.threads <= MAX_THREADS:
+            problems.append(f"threads must be in 1..{MAX_THREADS}, got {self.threads}")
         if self.dtype not in DTYPES:
             problems.append(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if not isinstance(self.evaluate_train, bool):

@@ -164,7 +164,11 @@ def _run_epoch(params, adam, images, labels, order, config, arch, desc):
 def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool = False) -> dict:
     """Train (or resume) into run_dir; return the summary."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file of that name, no permission...
+        raise Lecun98Error(f"{run_dir}: cannot make the run directory ({e.strerror}); choose "
+                           "another --run-dir") from None
     config_path = run_dir / "config.json"
     if config_path.exists():
         previous = Config.from_file(config_path)
@@ -174,10 +178,10 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
             )
         if (run_dir / "summary.json").exists():
             return json.loads((run_dir / "summary.json").read_text())
+    ds = Datasets(config, data_dir)  # first: a run that cannot load its data claims no directory
     write_json(config_path, config.to_dict())
     write_json(run_dir / "env.json", runinfo.environment())
 
-    ds = Datasets(config, data_dir)
     rng = np.random.default_rng(config.seed)
     params = model.init_params(config, rng).astype(config.dtype)
     # ASSUMPTION(order): one constant random order for every pass (Section III-B).
@@ -191,7 +195,7 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
 
     n = Layout.of(config).n_params
     adam = {"m": np.zeros(n, config.dtype), "v": np.zeros(n, config.dtype), "step": 0}
-    rows, first = _resume(run_dir, params, adam)
+    rows, first = _resume(run_dir, params, adam, config.passes)
     if config.distortions and first < config.passes:
         ds.build_pool(pool_seed)
     arch = make_arch(config)
@@ -270,20 +274,32 @@ def train(config: Config, run_dir: str | os.PathLike, data_dir=None, quiet: bool
     return summary
 
 
-def _resume(run_dir: Path, params: np.ndarray, adam: dict) -> tuple[list[dict], int]:
+def _resume(run_dir: Path, params: np.ndarray, adam: dict, passes: int) -> tuple[list[dict], int]:
     """Rows and the next pass of an interrupted run (params and Adam's state updated in place),
-    or a fresh start."""
+    or a fresh start (both left as they are)."""
     state, metrics = run_dir / "state.npz", run_dir / "metrics.csv"
     if not (state.exists() and metrics.exists()):
         return [], 0
-    with np.load(state, allow_pickle=False) as f:
-        params[...] = f["params"]
-        adam["m"][...], adam["v"][...] = f["adam_m"], f["adam_v"]
-        adam["step"] = int(f["adam_step"])
-        done = int(f["passes_done"])
-    rows = read_metrics(run_dir)[:done]
+    start_over = "delete it (or the run directory) to start over"
+    try:
+        with np.load(state, allow_pickle=False) as f:
+            saved = {k: f[k] for k in ("params", "adam_m", "adam_v")}
+            step, done = int(f["adam_step"]), int(f["passes_done"])
+    except Exception as e:  # whatever a damaged file raises: BadZipFile, KeyError, ValueError...
+        raise Lecun98Error(f"{state}: unreadable resume state ({type(e).__name__}); "
+                           f"{start_over}") from None
+    fits = all(a.shape == params.shape and a.dtype.kind == "f" for a in saved.values())
+    if not (fits and 1 <= done <= passes):
+        raise Lecun98Error(f"{state}: resume state does not fit this run's configuration "
+                           f"({len(params)} parameters, {passes} passes); {start_over}")
+    try:
+        rows = read_metrics(run_dir)[:done]
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise Lecun98Error(f"{metrics}: unreadable ({type(e).__name__}); {start_over}") from None
     if len(rows) != done:
         return [], 0
+    params[...] = saved["params"]
+    adam["m"][...], adam["v"][...], adam["step"] = saved["adam_m"], saved["adam_v"], step
     tqdm.write(f"resuming {run_dir} after pass {done}")
     return rows, done
 

@@ -1,3 +1,5 @@
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,9 @@ def _write(path, arrays):
     (lambda a: a["c1.bias"].__setitem__(0, np.nan), "NaN"),
     (lambda a: a.__setitem__("input_levels", np.array("dark")), "input_levels must be"),
     (lambda a: a.__setitem__("input_levels", np.array([0.0, np.inf])), "input_levels must be"),
+    (lambda a: a.__setitem__("input_levels", np.array([0.0, 0.0])), "input_levels must be"),
+    (lambda a: a.__setitem__("input_levels", np.array([1.0, 0.0])), "input_levels must be"),
+    (lambda a: a.__setitem__("subsampling", np.array("mean")), "must agree"),
     (lambda a: a.__setitem__("dtype", np.array("float16")), "dtype must be"),
 ])
 def test_damaged_checkpoints_are_one_line_errors(tmp_path, params, damage, message):
@@ -103,6 +108,25 @@ def test_unreadable_checkpoints(tmp_path):
     np.savez(tmp_path / "obj.npz", **{"c1.weight": np.array([{"a": 1}], dtype=object)})
     with pytest.raises(Lecun98Error):
         checkpoint.load(tmp_path / "obj.npz")
+
+
+def test_truncated_flipped_and_npy_files_are_one_line_errors(tmp_path, params):
+    good = tmp_path / "good.npz"
+    checkpoint.save(good, params, Config())
+    data = good.read_bytes()
+    with zipfile.ZipFile(good) as z:  # a byte inside c5.weight's data: only the CRC sees it
+        at = z.getinfo("c5.weight.npy").header_offset + 1000
+    flipped = bytearray(data)
+    flipped[at] ^= 0x40
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    for name in ("cut.npz", "flipped.npz"):
+        with pytest.raises(Lecun98Error, match="not a readable .npz checkpoint") as e:
+            checkpoint.load(tmp_path / name)
+        assert "\n" not in str(e.value)
+    np.save(tmp_path / "params.npy", params)
+    with pytest.raises(Lecun98Error, match="not an .npz checkpoint"):
+        checkpoint.load(tmp_path / "params.npy")
 
 
 def test_counts_match_the_paper_and_the_brute_force_graph():

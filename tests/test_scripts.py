@@ -41,3 +41,13 @@ def test_scripts_without_their_inputs_say_what_to_run(tmp_path, script, message)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in EXPERIMENTS.glob("*.py")
+                                          if p.name not in ("reproduce.py", "validate_choices.py")))
+def test_scripts_without_arguments_refuse_them(tmp_path, script):
+    """`seeds.py --help` must not start hours of training."""
+    done = subprocess.run([sys.executable, str(EXPERIMENTS / script), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "takes no arguments" in done.stderr and "Usage:" in done.stderr, done.stderr

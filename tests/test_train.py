@@ -1,5 +1,6 @@
 """The training driver on a tiny problem: outputs, determinism, resume, CLI errors."""
 
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 from lecun98 import checkpoint, train
 from lecun98.config import MODERN, Config
 from lecun98.errors import Lecun98Error
+from lecun98.layout import Layout
 
 TINY = Config.from_dict(dict(passes=2, train_size=400, validation=200, hessian_patterns=50, threads=1))
 # the modern network (Adam, 2 slices a batch), standardised inputs
@@ -69,6 +71,48 @@ def test_a_run_directory_refuses_another_config(tmp_path):
         train.train(TINY.replace(seed=1), tmp_path / "a", quiet=True)
 
 
+def test_a_run_that_cannot_load_its_data_claims_no_directory(tmp_path):
+    with pytest.raises(Lecun98Error, match="missing"):
+        train.train(TINY, tmp_path / "a", data_dir=tmp_path / "nowhere", quiet=True)
+    assert not (tmp_path / "a" / "config.json").exists()
+    assert not (tmp_path / "a" / "env.json").exists()
+    train.train(TINY.replace(seed=1), tmp_path / "a", quiet=True)  # a retry, other flags
+
+
+def _fake_interrupted_run(run, config, state):
+    """A run directory as an interrupt after pass 1 leaves it, with the given state.npz bytes."""
+    run.mkdir()
+    train.write_json(run / "config.json", config.to_dict())
+    train._write_metrics(run, [dict.fromkeys(train.METRICS, 1.0)])
+    (run / "state.npz").write_bytes(state)
+
+
+def _state(n, **changes):
+    """The bytes of a state.npz as train writes it after pass 1, with arrays changed (or, given
+    None, left out)."""
+    arrays = dict(params=np.zeros(n), passes_done=1, adam_m=np.zeros(n), adam_v=np.zeros(n),
+                  adam_step=0)
+    f = io.BytesIO()
+    np.savez(f, **{k: v for k, v in {**arrays, **changes}.items() if v is not None})
+    return f.getvalue()
+
+
+@pytest.mark.parametrize("state, message", [
+    (lambda n: b"not a zip file", "unreadable resume state"),
+    (lambda n: _state(n)[:-100], "unreadable resume state"),
+    (lambda n: _state(n, adam_step=None), "unreadable resume state"),
+    (lambda n: _state(n, params=np.zeros(n + 1)), "does not fit"),
+    (lambda n: _state(n, adam_m=np.zeros(1)), "does not fit"),
+    (lambda n: _state(n, passes_done=7), "does not fit"),
+], ids=["junk", "truncated", "missing", "params", "adam", "passes"])
+def test_a_damaged_resume_state_is_one_line_error(tmp_path, state, message):
+    _fake_interrupted_run(tmp_path / "a", TINY, state(Layout.of(TINY).n_params))
+    with pytest.raises(Lecun98Error, match=message) as e:
+        train.train(TINY, tmp_path / "a", quiet=True)
+    assert "state.npz" in str(e.value) and "start over" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "lecun98", *args], capture_output=True,
                           text=True, timeout=300, **kw)
@@ -82,9 +126,18 @@ def _cli(*args, **kw):
     (["train", "--config", "/nonexistent.json"], "cannot read configuration"),
     (["train", "--data-dir", "/nonexistent", "--run-dir", "{tmp}/r"], "missing"),
     (["evaluate", "/nonexistent.npz"], "no such checkpoint"),
+    (["evaluate", "{tmp}/cut.npz"], "not a readable .npz checkpoint"),
+    (["evaluate", "{tmp}/params.npy"], "not an .npz checkpoint"),
+    (["evaluate", "/nonexistent.npz", "--threads", "0"], "--threads must be in 1..256"),
+    (["evaluate", "/nonexistent.npz", "--threads", "300"], "--threads must be in 1..256"),
+    (["train", "--seed", "-1"], "seed must be an integer >= 0"),
+    (["train", "--run-dir", "{tmp}/a_file"], "cannot make the run directory"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_cli_errors_are_one_line_and_nonzero(tmp_path, args, message):
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04" + bytes(100))  # a truncated zip
+    np.save(tmp_path / "params.npy", np.zeros(3))
+    (tmp_path / "a_file").write_text("not a directory")
     done = _cli(*[a.format(tmp=tmp_path) for a in args])
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
