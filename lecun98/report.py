@@ -544,11 +544,11 @@ def _stage_minutes() -> list[list]:
         stages.append(["the ablations (training time only)", n, total, total / 2])
     path = RESULTS / "lenet5_distorted" / "passes.csv"
     if path.exists():
+        # its validation-split runs live in results/validation/ (make validate), kept
         rows = [r for r in _csv_rows(path) if r["passes"] == "40"]
         test = sum(float(r["test_wall_seconds"]) for r in rows) / 60
-        val = sum(float(r["validation_wall_seconds"]) for r in rows) / 60
-        stages.append(["40 passes, with and without distortions", 3 * len(rows), test + val,
-                       (test + val) / 2])
+        stages.append(["40 passes, with and without distortions (the test-set runs)", len(rows),
+                       test, test / 2])
     path = RESULTS / "figures" / "fig6_training_size.csv"
     if path.exists():
         small = [float(r["wall_seconds"]) / 60 for r in _csv_rows(path)
@@ -567,15 +567,16 @@ def timing_block() -> str:
     rows = [[label, n, f"{sum_:.1f}", f"{wall:.1f}"] for label, n, sum_, wall in stages]
     rows.append(["**total**", sum(s[1] for s in stages), f"{sum(s[2] for s in stages):.1f}",
                  f"**{total:.0f}**"])
-    text = (f"make reproduce takes about **{total:.0f} minutes** on this 2-core machine "
+    text = (f"make reproduce takes about **{total:.0f} minutes** on a 2-core machine like this one "
             "(first build of the kernels not counted: about 1-2 minutes per compiled entry point "
             "and arithmetic on a cold cache). ")
     if total > 60:
         runs = f"{longest[1]} run" + ("s" if longest[1] != 1 else "")
         text += f"Over an hour: most of it is {longest[0]}: {runs}, {longest[3]:.0f} min. "
     return (text + "Estimated from the runs' recorded times in results/ (the stages whose runs go "
-            "two at a time count half their sum; runs measured while other jobs shared the "
-            "machine are slower than on an idle one):\n\n"
+            "two at a time count half their sum). The runs were recorded on more than one host of "
+            "this kind (each run's env.json), some while other jobs shared the machine, which "
+            "slows them: read the total as an estimate, not a measurement:\n\n"
             + _table(["stage", "runs", "sum of run times (min)", "wall time (min)"], rows))
 
 
