@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from lecun98 import config as c
 from lecun98.config import MAX_THREADS, Config
 from lecun98.errors import Lecun98Error, run_script
 
@@ -23,6 +24,14 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+# the values a text flag takes, for --help (Config checks them)
+_CHOICES = {"loss": ("map", "mle", "ce"), "subsampling": tuple(c.SUBSAMPLING),
+            "bias_init": c.BIAS_INITS, "dtype": c.DTYPES, "activation": c.ACTIVATIONS,
+            "pooling": c.POOLINGS, "c3": c.C3_KINDS, "output": c.OUTPUTS,
+            "optimiser": c.OPTIMISERS, "input": c.INPUTS, "init": c.INITS,
+            "distortion_draw": c.DISTORTION_DRAWS}
+
+
 def _config_flags(parser: argparse.ArgumentParser) -> None:
     for field in dataclasses.fields(Config):
         if field.name == "eta":
@@ -34,8 +43,9 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
                                 help=f"distortion half-widths (default {field.default})")
             continue
         kind = _boolean if isinstance(field.default, bool) else type(field.default)
+        choices = "|".join(_CHOICES.get(field.name, ()))
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None,
-                            help=f"(default {field.default})")
+                            metavar=choices or None, help=f"(default {field.default})")
 
 
 def _parser() -> argparse.ArgumentParser:

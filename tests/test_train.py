@@ -1,5 +1,6 @@
 """The training driver on a tiny problem: outputs, determinism, resume, CLI errors."""
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -172,3 +173,16 @@ def test_run_many_keeps_scripts_with_the_same_run_names_apart(tmp_path):
         run_many({"seed=1": TINY.replace(seed=3)}, tmp_path / "a", 1, logs)
     write_table(tmp_path / "t.csv", [{"x": 1, "y": 2}, {"x": 3, "y": 4}])
     assert (tmp_path / "t.csv").read_text().splitlines() == ["x,y", "1,2", "3,4"]
+
+
+def test_cli_help_lists_every_text_flags_values():
+    from lecun98 import cli
+
+    text_fields = {f.name for f in dataclasses.fields(Config) if isinstance(f.default, str)}
+    assert text_fields == cli._CHOICES.keys()
+    for name, values in cli._CHOICES.items():  # each listed value is one Config accepts
+        for v in values:
+            extra = {"loss": {"output": "softmax"} if v == "ce" else {},
+                     "output": {"loss": "ce"} if v == "softmax" else {},
+                     "optimiser": {"batch": 64} if v == "adam" else {}}.get(name, {})
+            Config().replace(**{name: v, **extra})
