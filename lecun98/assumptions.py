@@ -54,7 +54,7 @@ ASSUMPTIONS = (
         "DEVIATION. Read literally (+-2.4/F_i), a weighted sum of F_i independent inputs has "
         "a standard deviation of 1.39/sqrt(F_i) times its inputs', so the signal shrinks at "
         "every layer (by ~14 at C5), h_kk is ~0 for nearly every weight and SDLM takes the "
-        "capped step eta/mu on all of them: the net stays near chance for several passes "
+        "capped step eta/mu on all of them: the net stays near chance for many passes "
         "and ends far behind (per-pass metrics in results/validation/init_exponent=1.0/). "
         "2.4/sqrt(F_i) keeps the sums in the operating region the paper asks for; "
         "karpathy/lecun1989-repro reads the 1989 paper's identical rule the same way. Pass-1 "
