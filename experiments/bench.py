@@ -163,4 +163,4 @@ def _timed(fn) -> float:
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main, usage=__doc__))
+    sys.exit(run_script(main, interrupted="interrupted", usage=__doc__))

@@ -44,4 +44,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main, usage=__doc__))
+    sys.exit(run_script(main, interrupted="interrupted", usage=__doc__))

@@ -20,7 +20,7 @@ import numpy as np
 
 from lecun98 import checkpoint, data, report
 from lecun98.config import DISTORTED, MODERN, Config
-from lecun98.errors import run_script
+from lecun98.errors import Lecun98Error, run_script
 from lecun98.train import train
 
 CONFIGS = {
@@ -32,7 +32,9 @@ FILES = ("config.json", "env.json", "metrics.csv", "summary.json", "checkpoint.n
          "predictions.npy")
 
 
-def main(name: str = "lenet5") -> int:
+def main(name: str = "lenet5", *extra: str) -> int:
+    if extra or name not in CONFIGS:
+        raise Lecun98Error(f"usage: python experiments/reproduce.py [{'|'.join(CONFIGS)}]")
     run, published = Path("runs") / name, Path("results") / name
     summary = train(CONFIGS[name], run)
     with np.load(run / "checkpoint.npz", allow_pickle=False) as f:
@@ -58,6 +60,4 @@ def main(name: str = "lenet5") -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1] not in CONFIGS):
-        sys.exit(f"usage: python experiments/reproduce.py [{'|'.join(CONFIGS)}]")
     sys.exit(run_script(lambda: main(*sys.argv[1:])))

@@ -13,21 +13,22 @@ recorded with the choice in results/validation/choice.json; config.py's defaults
 (tests/test_config.py).
 
 The modern LeNet-5's settings that the tutorials leave open (batch 64 or 256, He or Glorot
-initialisation, inputs in [0, 1] or standardised) are settled the same way, from config.MODERN,
-in float32, into results/validation/modern/ (config.MODERN must match its choice.json).
+initialisation, inputs in [0, 1] or standardised) are settled the same way, from config.MODERN
+with the tutorials' He initialisation, in float32, into results/validation/modern/ (config.MODERN must match its choice.json).
 
 The distortion ranges of Section III-C (nine distorted copies of each training image, as the
 paper), the draw and the output curvature constant when training on the pool are settled the
 same way in float32 into results/validation/distortions/, with the same network trained without
 distortions alongside as a reference. Round 1 moved the output curvature constant, so a second
 round (distortions2) moves the ranges and the draw again, one at a time, from round 1's choice,
-into results/validation/distortions_round2/. Its options were within the seed noise of each other
-in round 1, so it runs six seeds (0-5) each, and the noise shrinks as the means are over more
-seeds (below). config.DISTORTION_RANGES, DISTORTED and DISTORTION_OUTPUT_D2 must match the last
+into results/validation/distortions_round2/. In round 1 small and medium ranges, and the two
+draws, were close (a step smaller than the seed noise, or little more), so round 2 runs six
+seeds (0-5) each, and the noise shrinks as the means are over more seeds (below). config.DISTORTION_RANGES, DISTORTED and DISTORTION_OUTPUT_D2 must match the last
 round's choice.json.
 
-The seed noise: the mean |difference| between two seeds of one option, over every option and
-pair of seeds, times sqrt(2 / n) for means over n seeds (n = 2: mean |seed 0 - seed 1|).
+The seed noise: the mean |difference| between two single seeds of one option, over every option
+and pair of seeds, times sqrt(2 / n) for means over n seeds (n = 2: mean |seed 0 - seed 1|, the
+rule's first form).
 Usage: make validate [VALIDATE="1998 modern distortions distortions2"]
 """
 
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from lecun98.config import DISTORTION_RANGES, MODERN, Config
-from lecun98.errors import run_script
+from lecun98.errors import Lecun98Error, run_script
 from lecun98.runner import run_many
 from lecun98.train import read_metrics, write_table
 
@@ -98,11 +99,12 @@ def run_name(change: dict, seed: int) -> str:
 
 
 def seed_noise(groups: list[list[float]]) -> float:
-    """The noise of a difference between two options' means over n seeds: the mean |difference|
-    between two seeds of one option (over every option, every pair of its n seeds) times
-    sqrt(2 / n); for n = 2 the mean |seed 0 - seed 1|."""
-    n = len(groups[0])
-    assert n >= 2 and all(len(g) == n for g in groups), "every option needs the same seeds"
+    """The rule's noise for means over n seeds: the mean |difference| between two single seeds of
+    one option (over every option, every pair of its n seeds) times sqrt(2 / n); for n = 2 the
+    mean |seed 0 - seed 1|. groups: each option's n scores, one per seed."""
+    n = len(groups[0]) if groups else 0
+    if n < 2 or any(len(g) != n for g in groups):
+        raise ValueError(f"every option needs the same two or more seeds, got {groups}")
     return float(np.mean([abs(a - b) for g in groups for i, a in enumerate(g) for b in g[i + 1:]])
                  * np.sqrt(2 / n))
 
@@ -202,7 +204,8 @@ SWEEPS = {
 def main(names=tuple(SWEEPS)) -> None:
     unknown = [n for n in names if n not in SWEEPS]
     if unknown:
-        sys.exit(f"usage: python experiments/validate_choices.py [{' '.join(SWEEPS)}]")
+        raise Lecun98Error(f"unknown sweep(s) {' '.join(unknown)}: usage: python "
+                           f"experiments/validate_choices.py [{' '.join(SWEEPS)}]")
     for name in names:
         SWEEPS[name]()
 

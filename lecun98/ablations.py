@@ -14,6 +14,8 @@ predictions.npy (the predicted class of each test image, (10000,) int64). From t
     read_table    the rows back from table.csv: `python -m lecun98.ablations` rewrites the
                   texts and ablations.png from it without the run directories
 
+Usage: python -m lecun98.ablations (no arguments; make ablations trains and writes everything).
+
 A seed whose test error ends over FAILED_PCT did not train (chance is 90%): the texts say how
 many seeds of a row did, since a mean ± sd over such seeds describes no network.
 """
@@ -270,12 +272,22 @@ def _value(text: str):
 
 def read_table(path: str | os.PathLike) -> list[dict]:
     """The rows of a table.csv written by write_table (numbers as written: 4 digits)."""
+    def bad(why: str) -> Lecun98Error:
+        return Lecun98Error(f"{path}: not an ablation table ({why}): run `{COMMAND}`")
+
     try:
         with Path(path).open(newline="") as f:
             rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise bad(str(e)) from None
+    if not rows or not {"kind", "test_error_seed=0"} <= rows[0].keys():
+        raise bad("no rows, or no kind and per-seed columns")
+    if any(None in r or None in r.values() for r in rows):
+        raise bad("a row with too few or too many cells")
+    try:
         return [{k: v if k in TEXT_COLUMNS else _value(v) for k, v in r.items()} for r in rows]
-    except (OSError, ValueError) as e:
-        raise Lecun98Error(f"{path}: not an ablation table ({e}): run `{COMMAND}`") from None
+    except ValueError as e:
+        raise bad(str(e)) from None
 
 
 # --- Text -----------------------------------------------------------------------------------
@@ -537,4 +549,5 @@ if __name__ == "__main__":  # the texts and ablations.png again, from results/ab
     from lecun98.runinfo import REPO
 
     out = REPO / "results" / "ablations"
-    sys.exit(run_script(lambda: write_texts(read_table(out / "table.csv"), out), usage=__doc__))
+    sys.exit(run_script(lambda: write_texts(read_table(out / "table.csv"), out),
+                        interrupted="interrupted", usage=__doc__))

@@ -25,7 +25,8 @@ def _boolean(text: str) -> bool:
 
 
 # the values a text flag takes, for --help (Config checks them)
-_CHOICES = {"loss": ("map", "mle", "ce"), "subsampling": tuple(c.SUBSAMPLING),
+_CHOICES = {"loss": tuple(dict.fromkeys(x for v in c.LOSSES.values() for x in v)),
+            "subsampling": tuple(c.SUBSAMPLING),
             "bias_init": c.BIAS_INITS, "dtype": c.DTYPES, "activation": c.ACTIVATIONS,
             "pooling": c.POOLINGS, "c3": c.C3_KINDS, "output": c.OUTPUTS,
             "optimiser": c.OPTIMISERS, "input": c.INPUTS, "init": c.INITS,

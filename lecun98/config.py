@@ -123,7 +123,7 @@ class Config:
 
     def __post_init__(self):
         problems = []
-        if not (isinstance(self.seed, int) and self.seed >= 0):
+        if not (isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0):
             problems.append(f"seed must be an integer >= 0, got {self.seed!r}")
         for name, allowed in (("activation", ACTIVATIONS), ("pooling", POOLINGS),
                               ("c3", C3_KINDS), ("output", OUTPUTS), ("optimiser", OPTIMISERS),

@@ -198,17 +198,24 @@ def validation_block() -> str:
     if (root / "distortions_round2" / "choice.json").exists():
         d, d_table = _sweep_table(root / "distortions_round2")
         chosen = {**d["baseline"], **d["chosen"]}
+        n = len(d["seeds"])
         distortions += (
             "\n\nRound 2: the output curvature constant moved in round 1, so the ranges and the "
-            "draw move again, one at a time, from round 1's choice, with six seeds (0-5) each: "
-            f"their options were within the noise of each other in round 1 (seed noise of a "
-            f"difference between two six-seed means {d['seed_noise_pct']:.2f} points):\n\n"
+            "draw move again, one at a time, from round 1's choice, with seeds "
+            f"{_seeds_text(d['seeds'])} each (the rule's seed noise for {n}-seed means: the mean "
+            f"|difference| of two single seeds times sqrt(2/{n}), {d['seed_noise_pct']:.2f} "
+            "points):\n\n"
             f"{d_table}\n\nChosen: {_ranges_text(chosen['distortion_ranges'])}, draw "
             f"{chosen['distortion_draw']}, output_d2 {chosen['output_d2']:g}: "
             "config.DISTORTION_RANGES and config.DISTORTED (tests/test_config.py checks). The "
             f"chosen combination scores **{d['chosen_validation_error_pct_last5']:.2f}%** "
-            "(mean of the six seeds).")
+            f"(mean of its {n} seeds).")
     return _choice_text(choice, table) + modern + distortions
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    return f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) \
+        else ", ".join(map(str, seeds))
 
 
 def _ranges_text(ranges) -> str:
@@ -242,12 +249,14 @@ def assumptions_block() -> str:
     values["paper_distorted_pct"] = paper.TEST_ERROR_DISTORTED_PCT
     sweep = {}  # sweep factor (the distortion sweeps' prefixed "distortions:") -> its rounds
     for folder, prefix, label in (("", "", ""), ("distortions", "distortions:", ""),
-                                  ("distortions_round2", "distortions:",
-                                   "round 2 (output_d2 4, seeds 0-5): ")):
+                                  ("distortions_round2", "distortions:", "round 2")):
         root = RESULTS / "validation" / folder
         if not (root / "choice.json").exists():
             continue
         choice, options = json.loads((root / "choice.json").read_text()), {}
+        if label:
+            label += (f" (output_d2 {choice['baseline']['output_d2']:g}, seeds "
+                      f"{_seeds_text(choice['seeds'])}): ")
         for r in _csv_rows(root / "sweep.csv"):
             factor = r["factor"]
             if factor == "reference":  # runs on the originals, beside the factor's rows
@@ -544,7 +553,7 @@ def _stage_minutes() -> list[list]:
         stages.append(["the ablations (training time only)", n, total, total / 2])
     path = RESULTS / "lenet5_distorted" / "passes.csv"
     if path.exists():
-        # its validation-split runs live in results/validation/ (make validate), kept
+        # its validation-split runs are committed in results/validation/distortions/ and reused
         rows = [r for r in _csv_rows(path) if r["passes"] == "40"]
         test = sum(float(r["test_wall_seconds"]) for r in rows) / 60
         stages.append(["40 passes, with and without distortions (the test-set runs)", len(rows),

@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,3 +245,25 @@ def test_one_seed_has_no_sd(root):
     rows = collect(FAMILIES, BASELINES, (0,), root, LABELS)
     assert math.isnan(rows[0]["test_error_sd"]) and rows[0]["seeds"] == 1
     assert "| baseline | **1998 LeNet-5** | 0.95 (n=1) |" in ablations.readme_text(rows)
+
+
+@pytest.mark.parametrize("text, why", [
+    ("", "no rows"),
+    ("kind,baseline\nbaseline,1998\n", "no kind and per-seed"),
+    ("kind,test_error_seed=0\nbaseline\n", "too few or too many"),
+    ("kind,test_error_seed=0\nbaseline,1.0,2.0\n", "too few or too many"),
+    ("kind,test_error_seed=0\nbaseline,abc\n", "could not convert"),
+])
+def test_read_table_refuses_a_damaged_table(tmp_path, text, why):
+    (tmp_path / "table.csv").write_text(text)
+    with pytest.raises(Lecun98Error, match=why):
+        ablations.read_table(tmp_path / "table.csv")
+
+
+def test_read_table_round_trips_write_table(tmp_path):
+    rows = ablations.read_table(Path(__file__).resolve().parent.parent / "results" /
+                                "ablations" / "table.csv")
+    ablations.write_table(rows, tmp_path / "t.csv")
+    committed = Path(__file__).resolve().parent.parent / "results" / "ablations" / "table.csv"
+    assert (tmp_path / "t.csv").read_text() == committed.read_text()
+    assert ablations.readme_text(rows) == (committed.parent / "README.md").read_text()

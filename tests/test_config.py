@@ -50,7 +50,7 @@ def test_distortion_settings_are_the_last_validation_round():
     dict(distortions=21), dict(distortions=1.5), dict(distortion_ranges=(1.0, 0.1, 0.1)),
     dict(distortion_ranges=(-1.0, 0.1, 0.1, 0.1)), dict(distortion_ranges=(1.0, 0.9, 0.1, 0.1)),
     dict(distortion_ranges=(1.0, 0.1, 0.1, float("nan"))), dict(distortion_ranges="big"),
-    dict(seed=-1), dict(seed=1.5),
+    dict(seed=-1), dict(seed=1.5), dict(seed=True),
 ])
 def test_bad_values_are_one_clear_error(bad):
     with pytest.raises(Lecun98Error, match="bad configuration"):

@@ -114,6 +114,17 @@ def test_a_damaged_resume_state_is_one_line_error(tmp_path, state, message):
     assert "\n" not in str(e.value)
 
 
+def test_a_state_ahead_of_its_metrics_starts_afresh(tmp_path):
+    """An interrupt between writing state.npz and metrics.csv: the run starts over from its seed,
+    not from the saved weights (here all 0.5)."""
+    n = Layout.of(TINY).n_params
+    _fake_interrupted_run(tmp_path / "a", TINY, _state(n, params=np.full(n, 0.5), passes_done=2))
+    train.train(TINY, tmp_path / "a", quiet=True)
+    train.train(TINY, tmp_path / "fresh", quiet=True)
+    got, fresh = (checkpoint.load(tmp_path / r / "checkpoint.npz")[0] for r in ("a", "fresh"))
+    assert np.array_equal(got, fresh)
+
+
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "lecun98", *args], capture_output=True,
                           text=True, timeout=300, **kw)

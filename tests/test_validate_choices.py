@@ -32,8 +32,9 @@ def test_seed_noise():
     assert v.seed_noise([[1.0, 1.2], [0.9, 0.8]]) == pytest.approx(0.15)  # mean |s0 - s1|
     # three seeds: pairs' mean |difference| (0.1, 0.3, 0.2 -> 0.2) shrunk by sqrt(2/3)
     assert v.seed_noise([[1.0, 1.1, 1.3]]) == pytest.approx(0.2 * (2 / 3) ** 0.5)
-    with pytest.raises(AssertionError):
-        v.seed_noise([[1.0, 1.1], [1.0]])
+    for bad in ([[1.0, 1.1], [1.0]], [[1.0]], []):
+        with pytest.raises(ValueError):
+            v.seed_noise(bad)
 
 
 def test_round2_noise_is_recomputed_from_its_table():
