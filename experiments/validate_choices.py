@@ -14,7 +14,8 @@ recorded with the choice in results/validation/choice.json; config.py's defaults
 
 The modern LeNet-5's settings that the tutorials leave open (batch 64 or 256, He or Glorot
 initialisation, inputs in [0, 1] or standardised) are settled the same way, from config.MODERN
-with the tutorials' He initialisation, in float32, into results/validation/modern/ (config.MODERN must match its choice.json).
+with the tutorials' He initialisation, in float32, into results/validation/modern/
+(config.MODERN must match its choice.json).
 
 The distortion ranges of Section III-C (nine distorted copies of each training image, as the
 paper), the draw and the output curvature constant when training on the pool are settled the
@@ -23,8 +24,9 @@ distortions alongside as a reference. Round 1 moved the output curvature constan
 round (distortions2) moves the ranges and the draw again, one at a time, from round 1's choice,
 into results/validation/distortions_round2/. In round 1 small and medium ranges, and the two
 draws, were close (a step smaller than the seed noise, or little more), so round 2 runs six
-seeds (0-5) each, and the noise shrinks as the means are over more seeds (below). config.DISTORTION_RANGES, DISTORTED and DISTORTION_OUTPUT_D2 must match the last
-round's choice.json.
+seeds (0-5) each, and the noise shrinks as the means are over more seeds (below).
+config.DISTORTION_RANGES, DISTORTED and DISTORTION_OUTPUT_D2 must match the last round's
+choice.json.
 
 The seed noise: the mean |difference| between two single seeds of one option, over every option
 and pair of seeds, times sqrt(2 / n) for means over n seeds (n = 2: mean |seed 0 - seed 1|, the

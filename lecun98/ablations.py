@@ -296,14 +296,18 @@ def _seeds(rows: list[dict]) -> list[str]:
     return [k.split("=", 1)[1] for k in rows[0] if k.startswith("test_error_seed=")]
 
 
+def _seed_errors(r: dict) -> list[float]:
+    return [v for k, v in r.items() if k.startswith("test_error_seed=")]
+
+
 def _failed(r: dict) -> int:
-    return sum(v > FAILED_PCT for k, v in r.items() if k.startswith("test_error_seed="))
+    return sum(v > FAILED_PCT for v in _seed_errors(r))
 
 
 def _error_text(r: dict) -> str:
     sd = "" if math.isnan(r["test_error_sd"]) else f" ± {r['test_error_sd']:.2f}"
-    seeds = [f"{v:.2f}" for k, v in r.items() if k.startswith("test_error_seed=")]
-    failed = f"; seeds {', '.join(seeds)}: {_failed(r)} did not train" if _failed(r) else ""
+    seeds = ", ".join(f"{v:.2f}" for v in _seed_errors(r))
+    failed = f"; seeds {seeds}: {_failed(r)} did not train" if _failed(r) else ""
     return f"{r['test_error_mean']:.2f}{sd} (n={r['seeds']}{failed})"
 
 

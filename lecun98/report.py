@@ -187,17 +187,13 @@ def validation_block() -> str:
             "distortion ranges (half-widths of the uniform draws: shift in pixels, scale, "
             "squeeze, shear; nine distorted copies of each of the 50,000 images, each pass "
             "drawing 50,000 patterns from the pool), the draw, and the output curvature "
-            "constant when training on the pool, from "
-            f"{_ranges_text(d['baseline']['distortion_ranges'])}, draw "
-            f"{d['baseline']['distortion_draw']}, output_d2 {d['baseline']['output_d2']:g} (seed "
+            f"constant when training on the pool, from {_distortion_text(d['baseline'])} (seed "
             f"noise {d['seed_noise_pct']:.2f} points); the reference rows are the same network "
             f"trained without distortions:\n\n{d_table}\n\nChosen: "
-            f"{_ranges_text(d['chosen']['distortion_ranges'])}, draw "
-            f"{d['chosen']['distortion_draw']}, output_d2 {d['chosen']['output_d2']:g}. The "
+            f"{_distortion_text({**d['baseline'], **d['chosen']})}. The "
             f"chosen combination scores **{d['chosen_validation_error_pct_last5']:.2f}%**.")
     if (root / "distortions_round2" / "choice.json").exists():
         d, d_table = _sweep_table(root / "distortions_round2")
-        chosen = {**d["baseline"], **d["chosen"]}
         n = len(d["seeds"])
         distortions += (
             "\n\nRound 2: the output curvature constant moved in round 1, so the ranges and the "
@@ -205,8 +201,7 @@ def validation_block() -> str:
             f"{_seeds_text(d['seeds'])} each (the rule's seed noise for {n}-seed means: the mean "
             f"|difference| of two single seeds times sqrt(2/{n}), {d['seed_noise_pct']:.2f} "
             "points):\n\n"
-            f"{d_table}\n\nChosen: {_ranges_text(chosen['distortion_ranges'])}, draw "
-            f"{chosen['distortion_draw']}, output_d2 {chosen['output_d2']:g}: "
+            f"{d_table}\n\nChosen: {_distortion_text({**d['baseline'], **d['chosen']})}: "
             "config.DISTORTION_RANGES and config.DISTORTED (tests/test_config.py checks). The "
             f"chosen combination scores **{d['chosen_validation_error_pct_last5']:.2f}%** "
             f"(mean of its {n} seeds).")
@@ -218,8 +213,10 @@ def _seeds_text(seeds: list[int]) -> str:
         else ", ".join(map(str, seeds))
 
 
-def _ranges_text(ranges) -> str:
-    return Ranges(*ranges).describe()
+def _distortion_text(settings: dict) -> str:
+    """A distortion sweep's settings: its ranges, draw and output curvature constant."""
+    return (f"{Ranges(*settings['distortion_ranges']).describe()}, draw "
+            f"{settings['distortion_draw']}, output_d2 {settings['output_d2']:g}")
 
 
 def _choice_text(choice: dict, table: str) -> str:
